@@ -1,0 +1,187 @@
+/**
+ * Every gateway setting, read from the environment once and validated by one zod schema.
+ * A bad value stops start-up with a message naming the variable, so a typo in an ECS task
+ * definition fails the deployment instead of surfacing as odd behaviour under load.
+ */
+import { z } from 'zod';
+
+const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
+/** SageMaker's own payload limit for InvokeEndpoint. */
+export const SAGEMAKER_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+const commaList = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value) => (value ? value.split(',').map((item) => item.trim()).filter(Boolean) : [])),
+);
+
+export const configSchema = z
+  .object({
+    PORT: int(0, 65535, 8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+
+    SAGEMAKER_ENDPOINT_NAME: z.preprocess(
+      emptyAsUndefined,
+      z.string().max(63).regex(ENDPOINT_NAME, 'must be a SageMaker endpoint name').optional(),
+    ),
+    AWS_REGION: optionalString,
+    AWS_DEFAULT_REGION: optionalString,
+    SAGEMAKER_RUNTIME_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+    LOCAL_MME: z.enum(['auto', 'on', 'off']).default('auto'),
+    MODEL_CATALOG: optionalString,
+
+    MAX_BODY_BYTES: int(1, SAGEMAKER_MAX_BODY_BYTES, SAGEMAKER_MAX_BODY_BYTES),
+    UPSTREAM_CONNECT_TIMEOUT_MS: int(1, 60_000, 3_000),
+    // Above SageMaker's own 60 s wait for a loading model, so a slow load answers with
+    // ModelNotReadyException instead of the socket giving up first.
+    UPSTREAM_SOCKET_TIMEOUT_MS: int(1, 600_000, 70_000),
+    // The SDK's default of 50 sockets per origin silently queues everything beyond it.
+    UPSTREAM_MAX_SOCKETS: int(1, 65_535, 1_024),
+
+    COLD_START_BUDGET_S: int(1, 3_600, 360),
+    NOT_READY_RETRY_BASE_MS: int(1, 60_000, 250),
+    NOT_READY_RETRY_MAX_MS: int(1, 120_000, 5_000),
+    TRANSIENT_RETRIES: int(0, 10, 2),
+    TRANSIENT_RETRY_BASE_MS: int(1, 60_000, 50),
+    RETRY_BUDGET_PERCENT: int(0, 100, 10),
+    COLD_QUEUE_MAX: int(0, 100_000, 256),
+
+    BREAKER_ERROR_THRESHOLD_PERCENT: int(1, 100, 50),
+    BREAKER_VOLUME_THRESHOLD: int(1, 100_000, 10),
+    BREAKER_ROLLING_WINDOW_MS: int(100, 600_000, 10_000),
+    BREAKER_RESET_TIMEOUT_MS: int(10, 3_600_000, 30_000),
+    BREAKER_MAX_MODELS: int(1, 1_000_000, 1_000),
+    MODEL_STATE_MAX: int(1, 10_000_000, 10_000),
+    MODEL_PRELOAD: commaList,
+
+    METRICS_MAX_MODEL_LABELS: int(1, 100_000, 200),
+
+    // Above the ALB's 60 s idle timeout, so the gateway never closes a connection the ALB
+    // is about to reuse (which the ALB reports as a 502).
+    KEEP_ALIVE_TIMEOUT_MS: int(1_000, 3_600_000, 65_000),
+    HEADERS_TIMEOUT_MS: int(1_000, 3_600_000, 66_000),
+    REQUEST_RECEIVE_TIMEOUT_MS: int(1_000, 3_600_000, 30_000),
+    SHUTDOWN_GRACE_MS: int(0, 600_000, 5_000),
+    DRAIN_TIMEOUT_MS: int(0, 3_600_000, 30_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.HEADERS_TIMEOUT_MS <= env.KEEP_ALIVE_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HEADERS_TIMEOUT_MS'],
+        message: 'must be greater than KEEP_ALIVE_TIMEOUT_MS',
+      });
+    }
+    if (env.NOT_READY_RETRY_MAX_MS < env.NOT_READY_RETRY_BASE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['NOT_READY_RETRY_MAX_MS'], message: 'must be ≥ NOT_READY_RETRY_BASE_MS' });
+    }
+  });
+
+type Env = z.infer<typeof configSchema>;
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  logLevel: Env['LOG_LEVEL'];
+  /** Whether the embedded local MME runs in this process and the gateway points at it. */
+  localMme: boolean;
+  defaultEndpoint: string | undefined;
+  region: string;
+  runtimeUrl: string | undefined;
+  catalogPath: string | undefined;
+  maxBodyBytes: number;
+  upstream: { connectTimeoutMs: number; socketTimeoutMs: number; maxSockets: number };
+  coldStart: {
+    budgetMs: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    queueMax: number;
+  };
+  transientRetries: { maxRetries: number; baseDelayMs: number; budgetPercent: number };
+  breakers: {
+    errorThresholdPercent: number;
+    volumeThreshold: number;
+    rollingWindowMs: number;
+    resetTimeoutMs: number;
+    maxModelBreakers: number;
+  };
+  modelStateMax: number;
+  preload: string[];
+  metrics: { maxModelLabels: number };
+  server: { keepAliveTimeoutMs: number; headersTimeoutMs: number; requestReceiveTimeoutMs: number };
+  shutdown: { graceMs: number; drainTimeoutMs: number };
+}
+
+/** Endpoint name the embedded local MME answers to when none is configured. */
+export const LOCAL_DEFAULT_ENDPOINT = 'local-mme';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const localMme =
+    e.LOCAL_MME === 'on' || (e.LOCAL_MME === 'auto' && !e.SAGEMAKER_ENDPOINT_NAME && !e.SAGEMAKER_RUNTIME_URL);
+  const region = e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? (localMme ? 'us-east-1' : undefined);
+  if (!region) throw new ConfigError('invalid configuration: AWS_REGION: required when LOCAL_MME is off');
+  if (localMme && e.SAGEMAKER_RUNTIME_URL) {
+    throw new ConfigError('invalid configuration: SAGEMAKER_RUNTIME_URL: cannot be set when LOCAL_MME=on');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    localMme,
+    defaultEndpoint: e.SAGEMAKER_ENDPOINT_NAME ?? (localMme ? LOCAL_DEFAULT_ENDPOINT : undefined),
+    region,
+    runtimeUrl: e.SAGEMAKER_RUNTIME_URL,
+    catalogPath: e.MODEL_CATALOG,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    upstream: {
+      connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
+      socketTimeoutMs: e.UPSTREAM_SOCKET_TIMEOUT_MS,
+      maxSockets: e.UPSTREAM_MAX_SOCKETS,
+    },
+    coldStart: {
+      budgetMs: e.COLD_START_BUDGET_S * 1000,
+      retryBaseMs: e.NOT_READY_RETRY_BASE_MS,
+      retryMaxMs: e.NOT_READY_RETRY_MAX_MS,
+      queueMax: e.COLD_QUEUE_MAX,
+    },
+    transientRetries: {
+      maxRetries: e.TRANSIENT_RETRIES,
+      baseDelayMs: e.TRANSIENT_RETRY_BASE_MS,
+      budgetPercent: e.RETRY_BUDGET_PERCENT,
+    },
+    breakers: {
+      errorThresholdPercent: e.BREAKER_ERROR_THRESHOLD_PERCENT,
+      volumeThreshold: e.BREAKER_VOLUME_THRESHOLD,
+      rollingWindowMs: e.BREAKER_ROLLING_WINDOW_MS,
+      resetTimeoutMs: e.BREAKER_RESET_TIMEOUT_MS,
+      maxModelBreakers: e.BREAKER_MAX_MODELS,
+    },
+    modelStateMax: e.MODEL_STATE_MAX,
+    preload: e.MODEL_PRELOAD,
+    metrics: { maxModelLabels: e.METRICS_MAX_MODEL_LABELS },
+    server: {
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      requestReceiveTimeoutMs: e.REQUEST_RECEIVE_TIMEOUT_MS,
+    },
+    shutdown: { graceMs: e.SHUTDOWN_GRACE_MS, drainTimeoutMs: e.DRAIN_TIMEOUT_MS },
+  };
+}

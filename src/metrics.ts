@@ -1,0 +1,178 @@
+/**
+ * Every Prometheus metric the gateway exports, defined in one place on one registry. Metric
+ * names and labels are part of the operator contract (dashboards and alerts in deploy/ use
+ * them), so change them only together with those files.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Model label for every model beyond the METRICS_MAX_MODEL_LABELS cap. */
+export const OTHER_MODELS_LABEL = '__other__';
+
+/**
+ * Outcomes of one gateway invocation (the `outcome` label). Documented in README.md.
+ */
+export const invocationOutcomes = [
+  'success',
+  'client_error',
+  'model_error',
+  'not_ready',
+  'queue_full',
+  'circuit_open',
+  'timeout',
+  'throttled',
+  'upstream_error',
+] as const;
+export type InvocationOutcome = (typeof invocationOutcomes)[number];
+
+/** Latency buckets from warm calls (milliseconds) to the 360 s cold-start budget. */
+const latencyBuckets = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 240, 360,
+];
+const payloadBuckets = [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 6_291_456];
+
+export type BreakerScope = 'endpoint' | 'model';
+export type BreakerStateName = 'closed' | 'half_open' | 'open';
+const breakerStateValue: Record<BreakerStateName, number> = { closed: 0, half_open: 1, open: 2 };
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  readonly invocationDuration = new Histogram({
+    name: 'mme_gateway_invocation_duration_seconds',
+    help: 'End-to-end gateway latency of one prediction request, split by cold or warm model start.',
+    labelNames: ['model', 'endpoint', 'start', 'outcome'] as const,
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  readonly upstreamRequests = new Counter({
+    name: 'mme_gateway_upstream_requests_total',
+    help: 'InvokeEndpoint attempts sent upstream, retries included, by result.',
+    labelNames: ['model', 'endpoint', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: 'mme_gateway_upstream_duration_seconds',
+    help: 'Latency of one InvokeEndpoint attempt.',
+    labelNames: ['endpoint', 'outcome'] as const,
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  readonly modelNotReady = new Counter({
+    name: 'mme_gateway_model_not_ready_total',
+    help: 'ModelNotReadyException answers received from SageMaker.',
+    labelNames: ['model', 'endpoint'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retries = new Counter({
+    name: 'mme_gateway_retries_total',
+    help: 'Upstream retries, by reason (not_ready: model loading; transient: 5xx, throttling, timeouts, connection errors).',
+    labelNames: ['endpoint', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retryBudgetExhausted = new Counter({
+    name: 'mme_gateway_retry_budget_exhausted_total',
+    help: 'Transient retries not made because the retry budget was spent.',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+  });
+
+  readonly coldQueueDepth = new Gauge({
+    name: 'mme_gateway_cold_queue_depth',
+    help: 'Requests waiting for a cold model to finish loading, summed over models.',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+  });
+
+  readonly coldQueueWait = new Histogram({
+    name: 'mme_gateway_cold_queue_wait_seconds',
+    help: 'Time a request waited for another request to load its model.',
+    labelNames: ['endpoint', 'result'] as const,
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  readonly breakerState = new Gauge({
+    name: 'mme_gateway_breaker_state',
+    help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open. Model breakers beyond the label cap are not listed individually.',
+    labelNames: ['scope', 'endpoint', 'model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakersOpen = new Gauge({
+    name: 'mme_gateway_breakers_open',
+    help: 'Circuit breakers currently open.',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerTransitions = new Counter({
+    name: 'mme_gateway_breaker_transitions_total',
+    help: 'Circuit breaker state changes.',
+    labelNames: ['scope', 'endpoint', 'to'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakersLive = new Gauge({
+    name: 'mme_gateway_breakers_live',
+    help: 'Model circuit breakers held in memory (bounded by BREAKER_MAX_MODELS).',
+    registers: [this.registry],
+  });
+
+  readonly inflightRequests = new Gauge({
+    name: 'mme_gateway_inflight_requests',
+    help: 'HTTP requests being served.',
+    registers: [this.registry],
+  });
+
+  readonly payloadBytes = new Histogram({
+    name: 'mme_gateway_payload_bytes',
+    help: 'Prediction payload sizes.',
+    labelNames: ['direction'] as const,
+    buckets: payloadBuckets,
+    registers: [this.registry],
+  });
+
+  readonly httpRequests = new Counter({
+    name: 'mme_gateway_http_requests_total',
+    help: 'HTTP requests answered, by route template, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly labelledModels = new Set<string>();
+
+  constructor(private readonly maxModelLabels: number, options: { collectProcessMetrics?: boolean } = {}) {
+    if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Bounded cardinality: the first `maxModelLabels` distinct model names keep their own label
+   * value, every later one is folded into `__other__`, so 10,000 models cannot create 10,000
+   * series per metric. Catalog models are registered first at start-up so they always keep theirs.
+   */
+  modelLabel(model: string): string {
+    if (this.labelledModels.has(model)) return model;
+    if (this.labelledModels.size >= this.maxModelLabels) return OTHER_MODELS_LABEL;
+    this.labelledModels.add(model);
+    return model;
+  }
+
+  setBreakerState(scope: BreakerScope, endpoint: string, model: string, state: BreakerStateName): void {
+    this.breakerTransitions.inc({ scope, endpoint, to: state });
+    const modelLabel = scope === 'endpoint' ? '' : this.modelLabel(model);
+    if (modelLabel !== OTHER_MODELS_LABEL) {
+      this.breakerState.set({ scope, endpoint, model: modelLabel }, breakerStateValue[state]);
+    }
+  }
+
+  /** Forgets a model breaker's state series when the breaker is evicted. */
+  dropBreakerState(endpoint: string, model: string): void {
+    const modelLabel = this.modelLabel(model);
+    if (modelLabel !== OTHER_MODELS_LABEL) this.breakerState.remove({ scope: 'model', endpoint, model: modelLabel });
+  }
+}
