@@ -1,0 +1,47 @@
+/**
+ * Backoff and the retry budget. Full jitter spreads retries of many callers over time instead
+ * of synchronising them; the budget caps transient retries at a fraction of first attempts,
+ * so during an endpoint outage the gateway adds at most that fraction of extra load.
+ */
+
+/** Exponential backoff with full jitter: uniform in [0, min(max, base·2^retry)). */
+export function backoffDelayMs(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(retry, 30));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * A token bucket fed by requests: every first attempt deposits `percent`/100 of a token and
+ * every retry spends one. A small reserve lets a quiet gateway still retry a rare blip.
+ */
+export class RetryBudget {
+  private tokens: number;
+  private readonly perRequest: number;
+
+  constructor(
+    percent: number,
+    private readonly reserve = 10,
+    private readonly maxTokens = 100,
+  ) {
+    this.perRequest = percent / 100;
+    this.tokens = reserve;
+  }
+
+  recordRequest(): void {
+    this.tokens = Math.min(this.maxTokens, this.tokens + this.perRequest);
+  }
+
+  tryRetry(): boolean {
+    if (this.perRequest === 0 || this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  get available(): number {
+    return this.tokens;
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

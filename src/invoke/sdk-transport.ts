@@ -1,0 +1,71 @@
+/**
+ * The production transport: the AWS SDK's SageMaker Runtime client, configured for an MME
+ * gateway instead of the SDK's defaults (which retry ModelNotReadyException invisibly,
+ * cap sockets at 50 per origin and have no socket timeout).
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { InvokeEndpointOutput, InvokeEndpointParams, UpstreamTransport } from './transport.js';
+
+export interface SdkTransportOptions {
+  region: string;
+  /** Runtime URL override (local MME, VPC interface endpoint); undefined = the regional endpoint. */
+  endpointUrl: string | undefined;
+  connectTimeoutMs: number;
+  /** Idle-socket timeout; must exceed SageMaker's 60 s model-loading wait. */
+  socketTimeoutMs: number;
+  maxSockets: number;
+  /** Fixed credentials (only for the local MME, which does not check signatures). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export function createSdkTransport(options: SdkTransportOptions): UpstreamTransport {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: 256 };
+  const httpAgent = new HttpAgent(agentOptions);
+  const httpsAgent = new HttpsAgent(agentOptions);
+  const client = new SageMakerRuntimeClient({
+    region: options.region,
+    ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    // One attempt per send(): the invoker retries, so every attempt is counted and bounded
+    // by the caller's deadline, and breakers see each failure.
+    maxAttempts: 1,
+    requestHandler: {
+      httpAgent,
+      httpsAgent,
+      connectionTimeout: options.connectTimeoutMs,
+      socketTimeout: options.socketTimeoutMs,
+    },
+  });
+
+  return {
+    async invokeEndpoint(params: InvokeEndpointParams, signal: AbortSignal): Promise<InvokeEndpointOutput> {
+      const output = await client.send(
+        new InvokeEndpointCommand({
+          EndpointName: params.endpoint,
+          TargetModel: params.targetModel,
+          Body: params.body,
+          ContentType: params.contentType,
+          Accept: params.accept,
+          CustomAttributes: params.customAttributes,
+          InferenceId: params.inferenceId,
+          TargetVariant: params.targetVariant,
+        }),
+        { abortSignal: signal },
+      );
+      return {
+        body: output.Body ?? new Uint8Array(),
+        contentType: output.ContentType,
+        customAttributes: output.CustomAttributes,
+        invokedVariant: output.InvokedProductionVariant,
+        upstreamRequestId: output.$metadata.requestId,
+      };
+    },
+    close() {
+      client.destroy();
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * What the invoker needs from "the thing that sends InvokeEndpoint": one attempt, no retries
+ * (the invoker owns retries so breakers and metrics see every attempt). Kept as an interface
+ * so a leaner transport can replace the SDK client without touching the retry logic.
+ */
+
+export interface InvokeEndpointParams {
+  endpoint: string;
+  targetModel: string;
+  body: Uint8Array;
+  contentType: string | undefined;
+  accept: string | undefined;
+  customAttributes: string | undefined;
+  inferenceId: string | undefined;
+  targetVariant: string | undefined;
+}
+
+export interface InvokeEndpointOutput {
+  body: Uint8Array;
+  contentType: string | undefined;
+  customAttributes: string | undefined;
+  invokedVariant: string | undefined;
+  /** SageMaker's x-amzn-RequestId, for support cases and log correlation. */
+  upstreamRequestId: string | undefined;
+}
+
+export interface UpstreamTransport {
+  /**
+   * Sends one InvokeEndpoint. Rejects with the AWS SDK's exception classes (ModelError,
+   * ModelNotReadyException, …) or a network error; `signal` aborts the attempt.
+   */
+  invokeEndpoint(params: InvokeEndpointParams, signal: AbortSignal): Promise<InvokeEndpointOutput>;
+  close(): void;
+}

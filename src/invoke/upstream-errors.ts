@@ -1,0 +1,158 @@
+/**
+ * Classifies what came back from one InvokeEndpoint attempt: whether it is worth retrying,
+ * which circuit breaker it counts against, and which gateway error the caller finally sees.
+ * The AWS SDK names its exceptions after SageMaker's error types (`error.name`).
+ */
+import { gatewayError, type GatewayError } from '../errors.js';
+import type { InvocationOutcome } from '../metrics.js';
+
+export type UpstreamErrorKind =
+  | 'not_ready'
+  | 'model_error'
+  | 'validation'
+  | 'throttled'
+  | 'unavailable'
+  | 'internal'
+  | 'timeout'
+  | 'deadline'
+  | 'connection'
+  | 'circuit_open'
+  | 'unknown';
+
+/** Thrown by the invoker when it aborts an attempt itself. */
+export class AttemptTimeoutError extends Error {
+  override name = 'AttemptTimeoutError';
+  constructor(
+    readonly timeoutMs: number,
+    /** True when the caller's deadline (not the upstream socket timeout) cut the attempt short. */
+    readonly byDeadline: boolean,
+  ) {
+    super(`InvokeEndpoint attempt aborted after ${timeoutMs} ms`);
+  }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+]);
+
+interface SdkLikeError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  OriginalStatusCode?: number;
+  OriginalMessage?: string;
+  LogStreamArn?: string;
+}
+
+export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
+  if (error instanceof AttemptTimeoutError) return error.byDeadline ? 'deadline' : 'timeout';
+  const e = (error ?? {}) as SdkLikeError;
+  switch (e.name) {
+    case 'ModelNotReadyException':
+      return 'not_ready';
+    case 'ModelError':
+      return 'model_error';
+    case 'ValidationError':
+    case 'ValidationException':
+      return 'validation';
+    case 'ThrottlingException':
+      return 'throttled';
+    case 'ServiceUnavailable':
+      return 'unavailable';
+    case 'InternalFailure':
+    case 'InternalDependencyException':
+      return 'internal';
+    case 'TimeoutError':
+      return 'timeout';
+  }
+  if (e.code === 'EOPENBREAKER') return 'circuit_open';
+  if (e.code === 'ETIMEDOUT') return 'timeout';
+  if (e.code && CONNECTION_CODES.has(e.code)) return 'connection';
+  const status = e.$metadata?.httpStatusCode;
+  if (status === 429) return 'throttled';
+  if (status === 503) return 'unavailable';
+  if (status !== undefined && status >= 500) return 'internal';
+  if (/socket hang up|ECONNRESET/i.test(e.message ?? '')) return 'connection';
+  return 'unknown';
+}
+
+/** Worth another attempt after a short backoff (bounded by the retry budget). */
+export function isTransient(kind: UpstreamErrorKind): boolean {
+  return kind === 'throttled' || kind === 'unavailable' || kind === 'internal' || kind === 'timeout' || kind === 'connection';
+}
+
+/** Counts against the endpoint breaker: the endpoint itself is struggling. */
+export function isEndpointFailure(error: unknown): boolean {
+  return isTransient(classifyUpstreamError(error));
+}
+
+/** Counts against the model breaker: the model's container is failing (5xx), not the caller's input. */
+export function isModelFailure(error: unknown): boolean {
+  if (classifyUpstreamError(error) !== 'model_error') return false;
+  const original = (error as SdkLikeError).OriginalStatusCode;
+  return original === undefined || original >= 500;
+}
+
+const MAX_ORIGINAL_MESSAGE = 1024;
+
+/** The error the caller sees for a final upstream failure. */
+export function toGatewayError(error: unknown, kind: UpstreamErrorKind = classifyUpstreamError(error)): GatewayError {
+  const e = (error ?? {}) as SdkLikeError;
+  const message = e.message ?? 'unknown error';
+  switch (kind) {
+    case 'model_error': {
+      const original = e.OriginalStatusCode;
+      const originalMessage = (e.OriginalMessage ?? message).slice(0, MAX_ORIGINAL_MESSAGE);
+      return gatewayError('MODEL_ERROR', `The model container answered ${original ?? 'an error'}: ${originalMessage}`, {
+        status: original !== undefined && original >= 400 && original < 500 ? original : 502,
+        extensions: { originalStatus: original ?? null, originalMessage },
+      });
+    }
+    case 'validation':
+      return gatewayError('UPSTREAM_VALIDATION_ERROR', `SageMaker ValidationError: ${message.slice(0, MAX_ORIGINAL_MESSAGE)}`);
+    case 'throttled':
+      return gatewayError('UPSTREAM_THROTTLED', 'SageMaker throttled the request.', { retryAfterSeconds: 1 });
+    case 'unavailable':
+      return gatewayError('UPSTREAM_UNAVAILABLE', 'The SageMaker endpoint is unavailable.', { retryAfterSeconds: 1 });
+    case 'timeout':
+      return gatewayError('UPSTREAM_TIMEOUT', 'SageMaker did not answer within the upstream timeout.');
+    case 'deadline':
+      return gatewayError('DEADLINE_EXCEEDED', 'The request deadline passed before SageMaker answered.');
+    case 'connection':
+      return gatewayError('UPSTREAM_UNREACHABLE', `Cannot reach the SageMaker endpoint (${e.code ?? 'connection error'}).`);
+    case 'internal':
+      return gatewayError('UPSTREAM_ERROR', `SageMaker ${e.name ?? 'error'}: ${message.slice(0, MAX_ORIGINAL_MESSAGE)}`);
+    default:
+      return gatewayError('UPSTREAM_ERROR', 'SageMaker returned an unexpected error.', { cause: error });
+  }
+}
+
+/** The `outcome` label of a whole invocation, from the gateway error the caller got. */
+export function invocationOutcome(error: GatewayError): InvocationOutcome {
+  switch (error.code) {
+    case 'MODEL_ERROR':
+      return error.status < 500 ? 'client_error' : 'model_error';
+    case 'MODEL_NOT_READY':
+      return 'not_ready';
+    case 'QUEUE_FULL':
+      return 'queue_full';
+    case 'CIRCUIT_OPEN':
+      return 'circuit_open';
+    case 'UPSTREAM_TIMEOUT':
+    case 'DEADLINE_EXCEEDED':
+      return 'timeout';
+    case 'UPSTREAM_THROTTLED':
+      return 'throttled';
+    default:
+      return error.status < 500 ? 'client_error' : 'upstream_error';
+  }
+}

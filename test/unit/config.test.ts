@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('config', () => {
+  it('defaults to the embedded local MME when no AWS endpoint settings are given', () => {
+    const config = loadConfig({});
+    assert.equal(config.localMme, true);
+    assert.equal(config.port, 8080);
+    assert.equal(config.defaultEndpoint, 'local-mme');
+    assert.equal(config.upstream.socketTimeoutMs, 70_000);
+    assert.equal(config.coldStart.budgetMs, 360_000);
+    assert.ok(config.server.keepAliveTimeoutMs > 60_000, 'keep-alive must outlast the ALB idle timeout');
+    assert.ok(config.server.headersTimeoutMs > config.server.keepAliveTimeoutMs);
+  });
+
+  it('uses SageMaker when an endpoint is named, and then needs a region', () => {
+    assert.throws(() => loadConfig({ SAGEMAKER_ENDPOINT_NAME: 'prod-mme' }), /AWS_REGION/);
+    const config = loadConfig({ SAGEMAKER_ENDPOINT_NAME: 'prod-mme', AWS_REGION: 'eu-west-1' });
+    assert.equal(config.localMme, false);
+    assert.equal(config.region, 'eu-west-1');
+  });
+
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ LOCAL_MME: 'maybe' }, /LOCAL_MME/],
+    [{ SAGEMAKER_ENDPOINT_NAME: 'bad_name!' }, /SAGEMAKER_ENDPOINT_NAME/],
+    [{ SAGEMAKER_RUNTIME_URL: 'not a url' }, /SAGEMAKER_RUNTIME_URL/],
+    [{ MAX_BODY_BYTES: String(6 * 1024 * 1024 + 1) }, /MAX_BODY_BYTES/],
+    [{ KEEP_ALIVE_TIMEOUT_MS: '70000', HEADERS_TIMEOUT_MS: '60000' }, /HEADERS_TIMEOUT_MS/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ];
+  for (const [env, message] of bad) {
+    it(`names the bad setting in ${JSON.stringify(env)}`, () => {
+      assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+    });
+  }
+});
