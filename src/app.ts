@@ -1,0 +1,43 @@
+/**
+ * createApp(deps): the Express application with every route, and nothing global, so each
+ * test builds exactly the world it needs (its own catalog, invoker, metrics and logger).
+ */
+import express, { type Express } from 'express';
+import type { ModelCatalog } from './catalog.js';
+import type { Invoker } from './invoke/invoker.js';
+import type { Logger } from './logger.js';
+import type { GatewayMetrics } from './metrics.js';
+import { accessLog } from './http/access-log.js';
+import { type Lifecycle, healthRouter } from './http/health.js';
+import { metricsRouter } from './http/metrics-route.js';
+import { modelsRouter } from './http/models.js';
+import { predictRouter } from './http/predict.js';
+import { errorHandler, notFoundHandler } from './http/problem.js';
+import { requestContext } from './http/request-context.js';
+
+export interface AppDeps {
+  catalog: ModelCatalog;
+  invoker: Invoker;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  maxBodyBytes: number;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Responses are predictions, never cached: hashing every body for an ETag is wasted CPU.
+  app.set('etag', false);
+  app.set('query parser', false);
+
+  app.use(requestContext);
+  app.use(accessLog(deps.logger, deps.metrics));
+  app.use(healthRouter(deps.lifecycle));
+  app.use(metricsRouter(deps.metrics));
+  app.use(predictRouter(deps));
+  app.use(modelsRouter(deps));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,121 @@
+/**
+ * Composition root: builds every dependency of the app from the configuration (transport,
+ * catalog, breakers, cold-start gate, invoker, metrics) and, when configured, starts the
+ * embedded local MME the gateway then points at. main.ts and the tests both use it.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Express } from 'express';
+import { createApp } from './app.js';
+import { ModelCatalog, loadCatalogFile } from './catalog.js';
+import type { GatewayConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
+import type { Lifecycle } from './http/health.js';
+import { BreakerRegistry } from './invoke/breakers.js';
+import { ColdStartGate } from './invoke/cold-start-gate.js';
+import { type InvocationTrace, Invoker } from './invoke/invoker.js';
+import { warmupAnswer, warmupPayload } from './invoke/warmup.js';
+import { NO_SAGEMAKER_HEADERS } from './http/prediction-input.js';
+import { ModelStateStore, endpointOfKey } from './invoke/model-state.js';
+import { createSdkTransport } from './invoke/sdk-transport.js';
+import type { UpstreamTransport } from './invoke/transport.js';
+import { createLocalMme } from './local-mme/server.js';
+import { parseLocalMmeConfig } from './local-mme/config.js';
+
+export interface Gateway {
+  app: Express;
+  catalog: ModelCatalog;
+  invoker: Invoker;
+  metrics: GatewayMetrics;
+  /** The runtime URL the gateway calls (the local MME's when embedded). */
+  runtimeUrl: string | undefined;
+  /** Warms one model (MODEL_PRELOAD); resolves with the container's answer. */
+  preload(name: string): Promise<{ containerAnswer: string; start: string; attempts: number }>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  env?: NodeJS.ProcessEnv;
+  lifecycle: Lifecycle;
+  /** Replaces the SDK transport (unit tests of one function only). */
+  transport?: UpstreamTransport;
+}
+
+/** The local MME does not check SigV4; the SDK still insists on signing with something. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local-mme', secretAccessKey: 'local-mme-does-not-check-signatures' };
+
+export async function createGateway(config: GatewayConfig, logger: Logger, options: GatewayOptions): Promise<Gateway> {
+  const catalog = new ModelCatalog(loadCatalogFile(config.catalogPath), {
+    defaultEndpoint: config.defaultEndpoint,
+    defaultColdStartBudgetMs: config.coldStart.budgetMs,
+  });
+
+  let runtimeUrl = config.runtimeUrl;
+  let closeLocalMme = async () => {};
+  if (config.localMme) {
+    const localMme = createLocalMme({ config: parseLocalMmeConfig(options.env ?? process.env), logger: logger.child({ component: 'local-mme' }) });
+    const { url } = await localMme.listen();
+    runtimeUrl = url;
+    closeLocalMme = () => localMme.close();
+    logger.info('embedded local MME started', { url });
+  }
+
+  const metrics = new GatewayMetrics(config.metrics.maxModelLabels);
+  // Catalog models claim their metric labels first, so the cap only ever folds ad-hoc names.
+  for (const model of catalog.listedModels()) metrics.modelLabel(model.name);
+
+  const transport =
+    options.transport ??
+    createSdkTransport({
+      region: config.region,
+      endpointUrl: runtimeUrl,
+      connectTimeoutMs: config.upstream.connectTimeoutMs,
+      socketTimeoutMs: config.upstream.socketTimeoutMs,
+      maxSockets: config.upstream.maxSockets,
+      ...(config.localMme ? { credentials: LOCAL_CREDENTIALS } : {}),
+    });
+  const breakers = new BreakerRegistry(config.breakers, metrics);
+  const gate = new ColdStartGate({
+    maxWaitersPerModel: config.coldStart.queueMax,
+    onDepthChange: (key, delta) => metrics.coldQueueDepth.inc({ endpoint: endpointOfKey(key) }, delta),
+  });
+  const invoker = new Invoker({
+    transport,
+    breakers,
+    gate,
+    states: new ModelStateStore(config.modelStateMax),
+    metrics,
+    settings: {
+      socketTimeoutMs: config.upstream.socketTimeoutMs,
+      notReadyRetryBaseMs: config.coldStart.retryBaseMs,
+      notReadyRetryMaxMs: config.coldStart.retryMaxMs,
+      transientRetries: config.transientRetries.maxRetries,
+      transientRetryBaseMs: config.transientRetries.baseDelayMs,
+      retryBudgetPercent: config.transientRetries.budgetPercent,
+    },
+  });
+
+  const app = createApp({ catalog, invoker, metrics, logger, lifecycle: options.lifecycle, maxBodyBytes: config.maxBodyBytes });
+  return {
+    app,
+    catalog,
+    invoker,
+    metrics,
+    runtimeUrl,
+    async preload(name) {
+      const model = catalog.resolve(name);
+      const trace: InvocationTrace = { start: 'cold', attempts: 0, upstreamRequestId: undefined };
+      const request = { model, ...warmupPayload(model), ...NO_SAGEMAKER_HEADERS, callerTimeoutMs: undefined, receivedAt: performance.now() };
+      const containerAnswer = await invoker.invoke(request, trace).then(
+        () => warmupAnswer(),
+        (error: unknown) => warmupAnswer(error),
+      );
+      return { containerAnswer, start: trace.start, attempts: trace.attempts };
+    },
+    async close() {
+      breakers.shutdown();
+      transport.close();
+      await closeLocalMme();
+    },
+  };
+}

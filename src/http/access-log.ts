@@ -1,0 +1,30 @@
+/**
+ * One access-log line and one http_requests_total sample per request, written when the
+ * response finishes (or the connection closes first), plus the in-flight gauge.
+ */
+import { performance } from 'node:perf_hooks';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { locals } from './request-context.js';
+
+export function accessLog(logger: Logger, metrics: GatewayMetrics) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const context = locals(res);
+    metrics.inflightRequests.inc();
+    res.once('close', () => {
+      const { access } = context;
+      metrics.inflightRequests.dec();
+      const status = res.writableFinished ? res.statusCode : 499; // 499: client went away first
+      metrics.httpRequests.inc({ route: access.route, method: req.method, status: String(status) });
+      logger.info('request', {
+        requestId: context.requestId,
+        method: req.method,
+        status,
+        latencyMs: Math.round((performance.now() - context.receivedAt) * 1000) / 1000,
+        ...access,
+      });
+    });
+    next();
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Model state and warm-up: GET /models, GET /models/{model}, POST /models/{model}/warm
+ * (payload rules in invoke/warmup.ts).
+ */
+import { Router } from 'express';
+import { performance } from 'node:perf_hooks';
+import type { ModelCatalog } from '../catalog.js';
+import type { Invoker, ModelReport } from '../invoke/invoker.js';
+import { warmupAnswer, warmupPayload } from '../invoke/warmup.js';
+import { NO_SAGEMAKER_HEADERS, type PredictionInput, readCallerTimeoutMs, readContentType } from './prediction-input.js';
+import { rawBody } from './predict.js';
+import { type PredictionDeps, recordModel, runPrediction } from './run-prediction.js';
+import { routeLabel } from './request-context.js';
+
+export interface ModelsRouteDeps extends PredictionDeps {
+  catalog: ModelCatalog;
+  invoker: Invoker;
+  maxBodyBytes: number;
+}
+
+function describe(report: ModelReport) {
+  return {
+    name: report.name,
+    endpoint: report.endpoint,
+    targetModel: report.targetModel,
+    state: report.state,
+    lastSuccessAt: report.lastSuccessAt === undefined ? null : new Date(report.lastSuccessAt).toISOString(),
+    lastLatencyMs: report.lastLatencyMs === undefined ? null : Math.round(report.lastLatencyMs * 1000) / 1000,
+    lastStart: report.lastStart ?? null,
+    breakers: report.breakers,
+    waiting: report.waiting,
+  };
+}
+
+export function modelsRouter(deps: ModelsRouteDeps): Router {
+  const router = Router();
+
+  router.get('/models', routeLabel('/models'), (_req, res) => {
+    const listed = new Map(deps.catalog.listedModels().map((model) => [`${model.endpoint}\n${model.targetModel}`, model]));
+    const reports = deps.catalog.listedModels().map((model) => describe(deps.invoker.report(model)));
+    for (const status of deps.invoker.knownModels()) {
+      if (!listed.has(`${status.endpoint}\n${status.targetModel}`)) {
+        reports.push(describe(deps.invoker.report({ ...status, coldStartBudgetMs: 0, warmup: undefined })));
+      }
+    }
+    res.json({ policy: deps.catalog.policy, models: reports });
+  });
+
+  router.get('/models/:model', routeLabel('/models/{model}'), (req, res) => {
+    const model = deps.catalog.resolve(String(req.params.model));
+    recordModel(res, model);
+    res.json(describe(deps.invoker.report(model)));
+  });
+
+  router.post('/models/:model/warm', routeLabel('/models/{model}/warm'), rawBody(deps.maxBodyBytes), async (req, res) => {
+    const model = deps.catalog.resolve(String(req.params.model));
+    recordModel(res, model);
+    const body: unknown = req.body;
+    const fromCaller = Buffer.isBuffer(body) && body.length > 0 ? { contentType: readContentType(req), body } : undefined;
+    const payload = warmupPayload(model, fromCaller);
+    const input: PredictionInput = { ...payload, ...NO_SAGEMAKER_HEADERS, callerTimeoutMs: readCallerTimeoutMs(req) };
+    const startedAt = performance.now();
+    const containerAnswer = await runPrediction(deps, res, model, input).then(
+      () => warmupAnswer(),
+      (error: unknown) => warmupAnswer(error),
+    );
+    res.json({ ...describe(deps.invoker.report(model)), warmedInMs: Math.round(performance.now() - startedAt), containerAnswer });
+  });
+
+  return router;
+}

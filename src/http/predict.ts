@@ -1,0 +1,34 @@
+/** POST /models/{model}/predict: the REST prediction route. */
+import { type RequestHandler, Router, raw } from 'express';
+import type { ModelCatalog } from '../catalog.js';
+import { readPredictionInput } from './prediction-input.js';
+import { type PredictionDeps, asBuffer, recordModel, runPrediction } from './run-prediction.js';
+import { routeLabel } from './request-context.js';
+
+export interface PredictRouteDeps extends PredictionDeps {
+  catalog: ModelCatalog;
+  maxBodyBytes: number;
+}
+
+/** Reads any body as bytes: the gateway passes it through, it never parses it. */
+export function rawBody(maxBodyBytes: number) {
+  return raw({ type: () => true, limit: maxBodyBytes, inflate: false });
+}
+
+export function predictRouter(deps: PredictRouteDeps): Router {
+  const router = Router();
+  const resolveModel: RequestHandler<{ model: string }> = (req, res, next) => {
+    // Before the body is read: an unknown or malformed name is refused without reading 6 MiB.
+    recordModel(res, deps.catalog.resolve(String(req.params.model)));
+    next();
+  };
+  router.post('/models/:model/predict', routeLabel('/models/{model}/predict'), resolveModel, rawBody(deps.maxBodyBytes), async (req, res) => {
+    const model = deps.catalog.resolve(String(req.params.model));
+    const input = readPredictionInput(req);
+    const result = await runPrediction(deps, res, model, input);
+    if (result.customAttributes !== undefined) res.setHeader('X-Amzn-SageMaker-Custom-Attributes', result.customAttributes);
+    if (result.invokedVariant !== undefined) res.setHeader('X-Amzn-Invoked-Production-Variant', result.invokedVariant);
+    res.status(200).type(result.contentType ?? 'application/octet-stream').end(asBuffer(result.body));
+  });
+  return router;
+}

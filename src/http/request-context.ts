@@ -1,0 +1,54 @@
+/**
+ * Per-request bookkeeping shared by the routes, the access log and the error handler:
+ * the request id (the caller's X-Request-Id when it is sane, a fresh UUID otherwise) and
+ * the fields of the one access-log line each request produces.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { NextFunction, Request, Response } from 'express';
+import type { StartKind } from '../invoke/model-state.js';
+
+/** Printable ASCII without spaces, bounded: safe to echo in a header and a log line. */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+export interface AccessRecord {
+  route: string;
+  model?: string;
+  endpoint?: string;
+  targetModel?: string;
+  code?: string;
+  start?: StartKind;
+  attempts?: number;
+  bytesIn?: number;
+  bytesOut?: number;
+  upstreamRequestId?: string;
+}
+
+export interface RequestLocals {
+  requestId: string;
+  receivedAt: number;
+  access: AccessRecord;
+}
+
+export function locals(res: Response): RequestLocals {
+  return res.locals as RequestLocals;
+}
+
+export function requestContext(req: Request, res: Response, next: NextFunction): void {
+  const offered = req.get('x-request-id');
+  const requestId = offered !== undefined && REQUEST_ID.test(offered) ? offered : randomUUID();
+  const context = locals(res);
+  context.requestId = requestId;
+  context.receivedAt = performance.now();
+  context.access = { route: 'unmatched' };
+  res.setHeader('X-Request-Id', requestId);
+  next();
+}
+
+/** Labels the request with its route template (bounded cardinality for metrics). */
+export function routeLabel(route: string) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    locals(res).access.route = route;
+    next();
+  };
+}

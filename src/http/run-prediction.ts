@@ -1,0 +1,47 @@
+/**
+ * Runs one prediction for an HTTP request: records who/what in the access record, invokes,
+ * and sets X-Model-Start whatever the result. Shared by the REST route, the
+ * SageMaker-compatible route and warm-up so all three are measured and logged alike.
+ */
+import type { Response } from 'express';
+import type { ResolvedModel } from '../catalog.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { InvocationResult, InvocationTrace, Invoker } from '../invoke/invoker.js';
+import type { PredictionInput } from './prediction-input.js';
+import { locals } from './request-context.js';
+
+export interface PredictionDeps {
+  invoker: Invoker;
+  metrics: GatewayMetrics;
+}
+
+export function recordModel(res: Response, model: ResolvedModel): void {
+  Object.assign(locals(res).access, { model: model.name, endpoint: model.endpoint, targetModel: model.targetModel });
+}
+
+export async function runPrediction(
+  deps: PredictionDeps,
+  res: Response,
+  model: ResolvedModel,
+  input: PredictionInput,
+): Promise<InvocationResult> {
+  const context = locals(res);
+  recordModel(res, model);
+  context.access.bytesIn = input.body.length;
+  deps.metrics.payloadBytes.observe({ direction: 'request' }, input.body.length);
+  const trace: InvocationTrace = { start: 'cold', attempts: 0, upstreamRequestId: undefined };
+  try {
+    const result = await deps.invoker.invoke({ model, ...input, receivedAt: context.receivedAt }, trace);
+    context.access.bytesOut = result.body.length;
+    deps.metrics.payloadBytes.observe({ direction: 'response' }, result.body.length);
+    return result;
+  } finally {
+    Object.assign(context.access, { start: trace.start, attempts: trace.attempts, upstreamRequestId: trace.upstreamRequestId });
+    if (!res.headersSent) res.setHeader('X-Model-Start', trace.start);
+  }
+}
+
+/** Node's Buffer view of the SDK's Uint8Array, without copying. */
+export function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}

@@ -1,0 +1,79 @@
+/**
+ * Graceful shutdown for ECS: on SIGTERM, /readyz turns 503 at once (the ALB stops routing
+ * new requests here), new connections are still accepted for a short grace while the ALB
+ * notices, then the listener closes, idle keep-alive connections are closed, and in-flight
+ * requests (including ones waiting on a cold model) finish up to the drain timeout. A second
+ * signal, or the drain timeout, ends the process promptly.
+ */
+import type { Server } from 'node:http';
+import type { Logger } from './logger.js';
+
+export interface ShutdownOptions {
+  server: Server;
+  logger: Logger;
+  graceMs: number;
+  drainTimeoutMs: number;
+  /** Frees upstream clients, breakers and the embedded local MME once requests are done. */
+  closeResources: () => Promise<void>;
+  exit: (code: number) => void;
+}
+
+export interface ShutdownController {
+  isDraining(): boolean;
+  begin(signal: string): Promise<void>;
+}
+
+export function createShutdownController(options: ShutdownOptions): ShutdownController {
+  const { server, logger } = options;
+  let draining = false;
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+
+  server.on('request', (_req, res) => {
+    inFlight++;
+    // Requests still arriving on kept-alive connections are served, then the connection closes
+    // so the client reconnects to a task that is not going away.
+    if (draining) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) onIdle?.();
+    });
+  });
+
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+  async function drain(signal: string): Promise<void> {
+    const startedAt = Date.now();
+    draining = true;
+    logger.info('shutdown: draining', { signal, inFlight, graceMs: options.graceMs, drainTimeoutMs: options.drainTimeoutMs });
+    await sleep(Math.min(options.graceMs, options.drainTimeoutMs));
+    server.close();
+    server.closeIdleConnections();
+    const remainingMs = Math.max(0, options.drainTimeoutMs - (Date.now() - startedAt));
+    const drained =
+      inFlight === 0 ||
+      (await Promise.race([
+        new Promise<boolean>((resolve) => {
+          onIdle = () => resolve(true);
+        }),
+        sleep(remainingMs).then(() => false),
+      ]));
+    if (!drained) logger.warn('shutdown: drain timeout, closing remaining connections', { inFlight });
+    server.closeAllConnections();
+    await options.closeResources();
+    logger.info('shutdown: complete', { drained, ms: Date.now() - startedAt });
+    options.exit(drained ? 0 : 1);
+  }
+
+  return {
+    isDraining: () => draining,
+    begin(signal) {
+      if (draining) {
+        logger.warn('shutdown: second signal, exiting now', { signal, inFlight });
+        options.exit(1);
+        return Promise.resolve();
+      }
+      return drain(signal);
+    },
+  };
+}
