@@ -45,6 +45,9 @@ export const configSchema = z
     UPSTREAM_SOCKET_TIMEOUT_MS: int(1, 600_000, 70_000),
     // The SDK's default of 50 sockets per origin silently queues everything beyond it.
     UPSTREAM_MAX_SOCKETS: int(1, 65_535, 1_024),
+    // lean: SigV4 + undici with the SDK's credential chain and exception classes (a fraction
+    // of the CPU); sdk: the full SageMakerRuntimeClient. Both are tested against the local MME.
+    UPSTREAM_TRANSPORT: z.enum(['lean', 'sdk']).default('lean'),
 
     COLD_START_BUDGET_S: int(1, 3_600, 360),
     NOT_READY_RETRY_BASE_MS: int(1, 60_000, 250),
@@ -98,7 +101,7 @@ export interface GatewayConfig {
   runtimeUrl: string | undefined;
   catalogPath: string | undefined;
   maxBodyBytes: number;
-  upstream: { connectTimeoutMs: number; socketTimeoutMs: number; maxSockets: number };
+  upstream: { transport: 'lean' | 'sdk'; connectTimeoutMs: number; socketTimeoutMs: number; maxSockets: number };
   coldStart: {
     budgetMs: number;
     retryBaseMs: number;
@@ -152,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     catalogPath: e.MODEL_CATALOG,
     maxBodyBytes: e.MAX_BODY_BYTES,
     upstream: {
+      transport: e.UPSTREAM_TRANSPORT,
       connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
       socketTimeoutMs: e.UPSTREAM_SOCKET_TIMEOUT_MS,
       maxSockets: e.UPSTREAM_MAX_SOCKETS,

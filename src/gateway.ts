@@ -17,6 +17,7 @@ import { type InvocationTrace, Invoker } from './invoke/invoker.js';
 import { warmupAnswer, warmupPayload } from './invoke/warmup.js';
 import { NO_SAGEMAKER_HEADERS } from './http/prediction-input.js';
 import { ModelStateStore, endpointOfKey } from './invoke/model-state.js';
+import { createLeanTransport } from './invoke/lean-transport.js';
 import { createSdkTransport } from './invoke/sdk-transport.js';
 import type { UpstreamTransport } from './invoke/transport.js';
 import { createLocalMme } from './local-mme/server.js';
@@ -64,16 +65,17 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
   // Catalog models claim their metric labels first, so the cap only ever folds ad-hoc names.
   for (const model of catalog.listedModels()) metrics.modelLabel(model.name);
 
+  const transportOptions = {
+    region: config.region,
+    endpointUrl: runtimeUrl,
+    connectTimeoutMs: config.upstream.connectTimeoutMs,
+    socketTimeoutMs: config.upstream.socketTimeoutMs,
+    maxSockets: config.upstream.maxSockets,
+    ...(config.localMme ? { credentials: LOCAL_CREDENTIALS } : {}),
+  };
   const transport =
     options.transport ??
-    createSdkTransport({
-      region: config.region,
-      endpointUrl: runtimeUrl,
-      connectTimeoutMs: config.upstream.connectTimeoutMs,
-      socketTimeoutMs: config.upstream.socketTimeoutMs,
-      maxSockets: config.upstream.maxSockets,
-      ...(config.localMme ? { credentials: LOCAL_CREDENTIALS } : {}),
-    });
+    (config.upstream.transport === 'sdk' ? createSdkTransport(transportOptions) : createLeanTransport(transportOptions));
   const breakers = new BreakerRegistry(config.breakers, metrics);
   const gate = new ColdStartGate({
     maxWaitersPerModel: config.coldStart.queueMax,

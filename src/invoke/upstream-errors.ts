@@ -41,7 +41,10 @@ const CONNECTION_CODES = new Set([
   'ENETUNREACH',
   'ECONNABORTED',
   'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
 ]);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 interface SdkLikeError {
   name?: string;
@@ -75,7 +78,7 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
       return 'timeout';
   }
   if (e.code === 'EOPENBREAKER') return 'circuit_open';
-  if (e.code === 'ETIMEDOUT') return 'timeout';
+  if (e.code && TIMEOUT_CODES.has(e.code)) return 'timeout';
   if (e.code && CONNECTION_CODES.has(e.code)) return 'connection';
   const status = e.$metadata?.httpStatusCode;
   if (status === 429) return 'throttled';
