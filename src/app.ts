@@ -7,7 +7,9 @@ import type { ModelCatalog } from './catalog.js';
 import type { Invoker } from './invoke/invoker.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
+import helmet from 'helmet';
 import { accessLog } from './http/access-log.js';
+import { type AuthSettings, authenticate } from './http/auth.js';
 import { type Lifecycle, healthRouter } from './http/health.js';
 import { metricsRouter } from './http/metrics-route.js';
 import { modelsRouter } from './http/models.js';
@@ -22,7 +24,26 @@ export interface AppDeps {
   logger: Logger;
   lifecycle: Lifecycle;
   maxBodyBytes: number;
+  auth: AuthSettings;
 }
+
+/**
+ * The helmet headers that mean something for a JSON/CSV API: no sniffing, no framing, no
+ * referrer, nothing cached, no active content; HSTS belongs to the TLS-terminating ALB.
+ */
+const securityHeaders = helmet({
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  strictTransportSecurity: false,
+  crossOriginEmbedderPolicy: false,
+  crossOriginOpenerPolicy: false,
+  crossOriginResourcePolicy: { policy: 'same-origin' },
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  referrerPolicy: { policy: 'no-referrer' },
+  xFrameOptions: { action: 'deny' },
+});
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -33,6 +54,8 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestContext);
   app.use(accessLog(deps.logger, deps.metrics));
+  app.use(securityHeaders);
+  app.use(authenticate(deps.auth));
   app.use(healthRouter(deps.lifecycle));
   app.use(metricsRouter(deps.metrics));
   app.use(predictRouter(deps));

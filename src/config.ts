@@ -67,6 +67,10 @@ export const configSchema = z
 
     METRICS_MAX_MODEL_LABELS: int(1, 100_000, 200),
 
+    API_KEYS: optionalString,
+    API_KEYS_FILE: optionalString,
+    METRICS_REQUIRE_API_KEY: z.enum(['true', 'false']).default('false'),
+
     // Above the ALB's 60 s idle timeout, so the gateway never closes a connection the ALB
     // is about to reuse (which the ALB reports as a 502).
     KEEP_ALIVE_TIMEOUT_MS: int(1_000, 3_600_000, 65_000),
@@ -119,6 +123,8 @@ export interface GatewayConfig {
   modelStateMax: number;
   preload: string[];
   metrics: { maxModelLabels: number };
+  /** API keys (inline text or a file); both undefined = access control off. */
+  apiKeys: { inline: string | undefined; file: string | undefined; metricsRequireKey: boolean };
   server: { keepAliveTimeoutMs: number; headersTimeoutMs: number; requestReceiveTimeoutMs: number };
   shutdown: { graceMs: number; drainTimeoutMs: number };
 }
@@ -181,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     modelStateMax: e.MODEL_STATE_MAX,
     preload: e.MODEL_PRELOAD,
     metrics: { maxModelLabels: e.METRICS_MAX_MODEL_LABELS },
+    apiKeys: { inline: e.API_KEYS, file: e.API_KEYS_FILE, metricsRequireKey: e.METRICS_REQUIRE_API_KEY === 'true' },
     server: {
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
       headersTimeoutMs: e.HEADERS_TIMEOUT_MS,

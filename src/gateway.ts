@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Express } from 'express';
+import { loadApiKeys } from './access-control.js';
 import { createApp } from './app.js';
 import { ModelCatalog, loadCatalogFile } from './catalog.js';
 import type { GatewayConfig } from './config.js';
@@ -20,8 +21,6 @@ import { ModelStateStore, endpointOfKey } from './invoke/model-state.js';
 import { createLeanTransport } from './invoke/lean-transport.js';
 import { createSdkTransport } from './invoke/sdk-transport.js';
 import type { UpstreamTransport } from './invoke/transport.js';
-import { createLocalMme } from './local-mme/server.js';
-import { parseLocalMmeConfig } from './local-mme/config.js';
 
 export interface Gateway {
   app: Express;
@@ -54,6 +53,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
   let runtimeUrl = config.runtimeUrl;
   let closeLocalMme = async () => {};
   if (config.localMme) {
+    // Loaded only when used: a production task calling SageMaker never loads the local MME.
+    const [{ createLocalMme }, { parseLocalMmeConfig }] = await Promise.all([
+      import('./local-mme/server.js'),
+      import('./local-mme/config.js'),
+    ]);
     const localMme = createLocalMme({ config: parseLocalMmeConfig(options.env ?? process.env), logger: logger.child({ component: 'local-mme' }) });
     const { url } = await localMme.listen();
     runtimeUrl = url;
@@ -97,7 +101,12 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     },
   });
 
-  const app = createApp({ catalog, invoker, metrics, logger, lifecycle: options.lifecycle, maxBodyBytes: config.maxBodyBytes });
+  const auth = {
+    keys: loadApiKeys(config.apiKeys.inline, config.apiKeys.file),
+    metricsRequireKey: config.apiKeys.metricsRequireKey,
+  };
+  if (!auth.keys) logger.warn('access control is off: no API_KEYS or API_KEYS_FILE configured');
+  const app = createApp({ catalog, invoker, metrics, logger, lifecycle: options.lifecycle, maxBodyBytes: config.maxBodyBytes, auth });
   return {
     app,
     catalog,

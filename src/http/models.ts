@@ -8,6 +8,7 @@ import type { ModelCatalog } from '../catalog.js';
 import type { Invoker, ModelReport } from '../invoke/invoker.js';
 import { warmupAnswer, warmupPayload } from '../invoke/warmup.js';
 import { NO_SAGEMAKER_HEADERS, type PredictionInput, readCallerTimeoutMs, readContentType } from './prediction-input.js';
+import { authorizeModel, visibleTo } from './auth.js';
 import { rawBody } from './predict.js';
 import { type PredictionDeps, recordModel, runPrediction } from './run-prediction.js';
 import { routeLabel } from './request-context.js';
@@ -43,18 +44,20 @@ export function modelsRouter(deps: ModelsRouteDeps): Router {
         reports.push(describe(deps.invoker.report({ ...status, coldStartBudgetMs: 0, warmup: undefined })));
       }
     }
-    res.json({ policy: deps.catalog.policy, models: reports });
+    res.json({ policy: deps.catalog.policy, models: reports.filter((report) => visibleTo(res, report.name)) });
   });
 
   router.get('/models/:model', routeLabel('/models/{model}'), (req, res) => {
     const model = deps.catalog.resolve(String(req.params.model));
     recordModel(res, model);
+    authorizeModel(res, model);
     res.json(describe(deps.invoker.report(model)));
   });
 
   router.post('/models/:model/warm', routeLabel('/models/{model}/warm'), rawBody(deps.maxBodyBytes), async (req, res) => {
     const model = deps.catalog.resolve(String(req.params.model));
     recordModel(res, model);
+    authorizeModel(res, model);
     const body: unknown = req.body;
     const fromCaller = Buffer.isBuffer(body) && body.length > 0 ? { contentType: readContentType(req), body } : undefined;
     const payload = warmupPayload(model, fromCaller);

@@ -1,9 +1,10 @@
 /** POST /models/{model}/predict: the REST prediction route. */
 import { type RequestHandler, Router, raw } from 'express';
 import type { ModelCatalog } from '../catalog.js';
+import { authorizeModel } from './auth.js';
 import { readPredictionInput } from './prediction-input.js';
 import { type PredictionDeps, asBuffer, recordModel, runPrediction } from './run-prediction.js';
-import { routeLabel } from './request-context.js';
+import { locals, routeLabel } from './request-context.js';
 
 export interface PredictRouteDeps extends PredictionDeps {
   catalog: ModelCatalog;
@@ -19,11 +20,13 @@ export function predictRouter(deps: PredictRouteDeps): Router {
   const router = Router();
   const resolveModel: RequestHandler<{ model: string }> = (req, res, next) => {
     // Before the body is read: an unknown or malformed name is refused without reading 6 MiB.
-    recordModel(res, deps.catalog.resolve(String(req.params.model)));
+    const model = deps.catalog.resolve(req.params.model);
+    recordModel(res, model);
+    authorizeModel(res, model);
     next();
   };
   router.post('/models/:model/predict', routeLabel('/models/{model}/predict'), resolveModel, rawBody(deps.maxBodyBytes), async (req, res) => {
-    const model = deps.catalog.resolve(String(req.params.model));
+    const model = locals(res).model!;
     const input = readPredictionInput(req);
     const result = await runPrediction(deps, res, model, input);
     if (result.customAttributes !== undefined) res.setHeader('X-Amzn-SageMaker-Custom-Attributes', result.customAttributes);

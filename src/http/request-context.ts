@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
+import type { ResolvedModel } from '../catalog.js';
 import type { StartKind } from '../invoke/model-state.js';
 
 /** Printable ASCII without spaces, bounded: safe to echo in a header and a log line. */
@@ -13,6 +14,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 export interface AccessRecord {
   route: string;
+  /** The API key's id when access control is on (never the key). */
+  caller?: string;
   model?: string;
   endpoint?: string;
   targetModel?: string;
@@ -28,6 +31,8 @@ export interface RequestLocals {
   requestId: string;
   receivedAt: number;
   access: AccessRecord;
+  /** The model the request resolved to, once known. */
+  model?: ResolvedModel;
 }
 
 export function locals(res: Response): RequestLocals {

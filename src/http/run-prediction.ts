@@ -16,7 +16,9 @@ export interface PredictionDeps {
 }
 
 export function recordModel(res: Response, model: ResolvedModel): void {
-  Object.assign(locals(res).access, { model: model.name, endpoint: model.endpoint, targetModel: model.targetModel });
+  const context = locals(res);
+  context.model = model;
+  Object.assign(context.access, { model: model.name, endpoint: model.endpoint, targetModel: model.targetModel });
 }
 
 export async function runPrediction(
