@@ -1,0 +1,97 @@
+/** The benchmark's cold-burst and many-models scenarios. */
+import { performance } from 'node:perf_hooks';
+import { metricValue } from '../helpers/gateway-process.js';
+import { rssBytes, startServer } from './processes.js';
+
+const CHURN_ROW = '12,70.5,3,1,0,1';
+
+async function post(url: string): Promise<number> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: CHURN_ROW });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+async function metrics(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
+export async function coldBurst(callers = Number(process.env['BENCH_COLD_CALLERS'] ?? 50)) {
+  const loadDelayMs = 2_000;
+  const scenarios = [
+    { name: 'SageMaker-like ready wait (60 s)', readyWaitMs: 60_000 },
+    { name: 'ready wait 500 ms < load', readyWaitMs: 500 },
+  ];
+  const rows = [];
+  for (const scenario of scenarios) {
+    const gateway = await startServer('gateway', 'src/main.ts', {
+      LOCAL_MME: 'on',
+      LOCAL_MME_PORT: '0',
+      LOCAL_MME_LOAD_DELAY_MS: String(loadDelayMs),
+      LOCAL_MME_READY_WAIT_MS: String(scenario.readyWaitMs),
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      const startedAt = performance.now();
+      const statuses = await Promise.all(Array.from({ length: callers }, () => post(`${gateway.url}/models/churn/predict`)));
+      const lastAnswerMs = performance.now() - startedAt;
+      const upstream = metricValue(await metrics(gateway.url), 'mme_gateway_upstream_requests_total');
+      rows.push({
+        scenario: scenario.name,
+        callers,
+        ok: statuses.filter((s) => s === 200).length,
+        'upstream req': upstream,
+        'upstream/caller': Number((upstream / callers).toFixed(2)),
+        'load delay ms': loadDelayMs,
+        'last answer ms': Math.round(lastAnswerMs),
+        'last / load': Number((lastAnswerMs / loadDelayMs).toFixed(3)),
+      });
+    } finally {
+      await gateway.stop();
+    }
+  }
+  return rows;
+}
+
+export async function manyModels(names = 10_000, concurrency = 64) {
+  const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
+  const gateway = await startServer('gateway', 'src/main.ts', {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    LOCAL_MME: 'off',
+    SAGEMAKER_ENDPOINT_NAME: 'bench',
+    SAGEMAKER_RUNTIME_URL: upstream.url,
+    LOG_LEVEL: 'warn',
+  });
+  try {
+    // Settle the heap and JIT on one model first, so growth measures the names, not start-up.
+    for (let i = 0; i < 2_000; i++) await post(`${gateway.url}/models/churn/predict`);
+    const before = { rss: rssBytes(gateway.pid), text: await metrics(gateway.url) };
+    let next = 0;
+    let failures = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < names) {
+          const status = await post(`${gateway.url}/models/model-${next++}/predict`);
+          if (status !== 200) failures++;
+        }
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const after = { rss: rssBytes(gateway.pid), text: await metrics(gateway.url) };
+    const handles = (text: string) => metricValue(text, 'nodejs_active_handles_total');
+    return {
+      names,
+      failures,
+      'RSS before MB': Math.round(before.rss / 1048576),
+      'RSS after MB': Math.round(after.rss / 1048576),
+      'RSS growth MB': Number(((after.rss - before.rss) / 1048576).toFixed(1)),
+      'handles before': handles(before.text),
+      'handles after': handles(after.text),
+      'model breakers live': metricValue(after.text, 'mme_gateway_breakers_live'),
+      'model label values': new Set([...after.text.matchAll(/mme_gateway_upstream_requests_total\{model="([^"]*)"/g)].map((m) => m[1])).size,
+    };
+  } finally {
+    await Promise.all([gateway.stop(), upstream.stop()]);
+  }
+}
