@@ -16,6 +16,7 @@ import { modelsRouter } from './http/models.js';
 import { predictRouter } from './http/predict.js';
 import { errorHandler, notFoundHandler } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
+import { RUNTIME_ROUTE_PREFIX, runtimeCompatibleRouter, runtimeErrorHandler } from './http/runtime-compatible.js';
 
 export interface AppDeps {
   catalog: ModelCatalog;
@@ -60,7 +61,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(metricsRouter(deps.metrics));
   app.use(predictRouter(deps));
   app.use(modelsRouter(deps));
+  app.use(runtimeCompatibleRouter(deps));
   app.use(notFoundHandler);
+  app.use(RUNTIME_ROUTE_PREFIX, runtimeErrorHandler(deps.logger));
   app.use(errorHandler(deps.logger));
   return app;
 }

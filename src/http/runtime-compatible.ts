@@ -1,0 +1,138 @@
+/**
+ * POST /endpoints/{EndpointName}/invocations: SageMaker Runtime's InvokeEndpoint on the wire,
+ * so code that already calls SageMaker with an AWS SDK, boto3 or the AWS CLI moves behind the
+ * gateway by changing only its endpoint URL. Requests go through the same catalog checks,
+ * cold-start retries, breakers, metrics and logs as the REST route; answers and errors are
+ * encoded exactly as SageMaker encodes them, so the SDKs raise their usual exceptions.
+ *
+ * The caller's SigV4 Authorization header is not identity: it is ignored (the gateway signs
+ * upstream with its own role), and only endpoint/target pairs the catalog allows resolve.
+ */
+import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
+import type { ModelCatalog } from '../catalog.js';
+import type { ErrorCode, GatewayError } from '../errors.js';
+import { gatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { type SageMakerErrorType, writeInvokeEndpointAnswer, writeSageMakerError } from '../local-mme/sagemaker-wire.js';
+import { authorizeModel } from './auth.js';
+import { rawBody } from './predict.js';
+import { readPredictionInput } from './prediction-input.js';
+import { asGatewayError } from './problem.js';
+import { locals, routeLabel } from './request-context.js';
+import { type PredictionDeps, recordModel, runPrediction } from './run-prediction.js';
+
+export const RUNTIME_ROUTE_PREFIX = '/endpoints';
+
+/** The gateway's own error code travels in this header; SageMaker's body format has no room for it. */
+export const GATEWAY_CODE_HEADER = 'X-Gateway-Error-Code';
+
+export interface RuntimeRouteDeps extends PredictionDeps {
+  catalog: ModelCatalog;
+  maxBodyBytes: number;
+}
+
+/**
+ * Which SageMaker error each gateway error becomes. Overload and "try later" answers are
+ * ServiceUnavailable (the SDKs retry those with backoff); a model still loading after the
+ * deadline is ModelNotReadyException, as SageMaker itself would answer.
+ */
+const sageMakerTypeOf: Record<ErrorCode, SageMakerErrorType> = {
+  INVALID_MODEL_NAME: 'ValidationError',
+  INVALID_ENDPOINT_NAME: 'ValidationError',
+  INVALID_TARGET_MODEL: 'ValidationError',
+  INVALID_HEADER: 'ValidationError',
+  INVALID_REQUEST: 'ValidationError',
+  EMPTY_BODY: 'ValidationError',
+  UNAUTHORIZED: 'AccessDeniedException',
+  FORBIDDEN: 'AccessDeniedException',
+  NOT_FOUND: 'ValidationError',
+  MODEL_NOT_FOUND: 'ValidationError',
+  ENDPOINT_NOT_ALLOWED: 'ValidationError',
+  METHOD_NOT_ALLOWED: 'ValidationError',
+  PAYLOAD_TOO_LARGE: 'ValidationError',
+  UNSUPPORTED_MEDIA_TYPE: 'ValidationError',
+  UPSTREAM_VALIDATION_ERROR: 'ValidationError',
+  MODEL_ERROR: 'ModelError',
+  MODEL_NOT_READY: 'ModelNotReadyException',
+  QUEUE_FULL: 'ServiceUnavailable',
+  CIRCUIT_OPEN: 'ServiceUnavailable',
+  UPSTREAM_THROTTLED: 'ServiceUnavailable',
+  UPSTREAM_UNAVAILABLE: 'ServiceUnavailable',
+  UPSTREAM_ERROR: 'InternalFailure',
+  UPSTREAM_UNREACHABLE: 'InternalFailure',
+  UPSTREAM_TIMEOUT: 'ServiceUnavailable',
+  DEADLINE_EXCEEDED: 'ServiceUnavailable',
+  SHUTTING_DOWN: 'ServiceUnavailable',
+  INTERNAL_ERROR: 'InternalFailure',
+};
+
+export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
+  const router = Router();
+  const resolveTarget: RequestHandler<{ endpoint: string }> = (req, res, next) => {
+    const target = req.get('x-amzn-sagemaker-target-model');
+    if (target === undefined) {
+      throw gatewayError('INVALID_TARGET_MODEL', 'X-Amzn-SageMaker-Target-Model is required: the gateway fronts multi-model endpoints.');
+    }
+    const model = deps.catalog.resolveTarget(req.params.endpoint, target);
+    recordModel(res, model);
+    authorizeModel(res, model, { checkEndpoint: true });
+    next();
+  };
+  router.post(
+    `${RUNTIME_ROUTE_PREFIX}/:endpoint/invocations`,
+    routeLabel('/endpoints/{endpoint}/invocations'),
+    resolveTarget,
+    rawBody(deps.maxBodyBytes),
+    async (req, res) => {
+      const result = await runPrediction(deps, res, locals(res).model!, readPredictionInput(req));
+      writeInvokeEndpointAnswer(res, {
+        body: result.body,
+        contentType: result.contentType ?? 'application/octet-stream',
+        invokedVariant: result.invokedVariant ?? 'AllTraffic',
+        requestId: locals(res).requestId,
+        ...(result.customAttributes !== undefined ? { customAttributes: result.customAttributes } : {}),
+      });
+    },
+  );
+  return router;
+}
+
+/**
+ * Errors under /endpoints are answered in SageMaker's encoding (type header, JSON body,
+ * status) instead of problem+json, including those raised before the route (API keys).
+ */
+export function runtimeErrorHandler(logger: Logger) {
+  return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    const known = asGatewayError(error);
+    if (!known) {
+      next(error); // the app's error handler logs it and answers 500 without internals
+      return;
+    }
+    sendSageMakerError(res, known, logger);
+  };
+}
+
+function sendSageMakerError(res: Response, error: GatewayError, logger: Logger): void {
+  const context = locals(res);
+  context.access.code = error.code;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const type = sageMakerTypeOf[error.code];
+  res.setHeader(GATEWAY_CODE_HEADER, error.code);
+  const originalStatus = error.extensions['originalStatus'];
+  writeSageMakerError(res, type, error.message, {
+    requestId: context.requestId,
+    ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+    ...(type === 'ModelError'
+      ? {
+          modelError: {
+            originalStatusCode: typeof originalStatus === 'number' ? originalStatus : error.status,
+            originalMessage: String(error.extensions['originalMessage'] ?? error.message),
+          },
+        }
+      : {}),
+  });
+  logger.debug('wire route error', { requestId: context.requestId, code: error.code, type });
+}

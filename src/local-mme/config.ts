@@ -1,0 +1,78 @@
+/**
+ * Settings of the local MME, read from the environment once (zod). The same variables
+ * configure `npm run local-mme` and the copy the gateway embeds by default.
+ */
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { faultPlanSchema, type FaultPlan } from './faults.js';
+
+/** The repo's models/ directory, from src/local-mme (tsx) or dist/local-mme (compiled) alike. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models', import.meta.url));
+
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+const envSchema = z.object({
+  LOCAL_MME_PORT: int(0, 65535, 8081),
+  LOCAL_MME_HOST: z.string().min(1).default('127.0.0.1'),
+  LOCAL_MME_MODEL_DIR: z.preprocess(emptyAsUndefined, z.string().default(DEFAULT_MODEL_DIR)),
+  // Long enough that a person trying `npm start` sees the cold first call and the warm second.
+  LOCAL_MME_LOAD_DELAY_MS: int(0, 3_600_000, 1_500),
+  LOCAL_MME_READY_WAIT_MS: int(0, 3_600_000, 60_000),
+  LOCAL_MME_LOAD_LIMIT_MS: int(1, 3_600_000, 360_000),
+  LOCAL_MME_MEMORY_MB: int(1, 1_048_576, 1_024),
+  LOCAL_MME_ENDPOINTS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .transform((value) => (value ? value.split(',').map((name) => name.trim()).filter(Boolean) : undefined)),
+  ),
+  LOCAL_MME_FAULTS: z.preprocess(emptyAsUndefined, z.string().optional()),
+});
+
+export interface LocalMmeConfig {
+  port: number;
+  host: string;
+  modelDir: string;
+  loadDelayMs: number;
+  readyWaitMs: number;
+  loadLimitMs: number;
+  memoryBytes: number;
+  /** Endpoint names answered; undefined = any valid name. */
+  endpoints: string[] | undefined;
+  faults: FaultPlan;
+}
+
+export function parseLocalMmeConfig(env: NodeJS.ProcessEnv): LocalMmeConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid local MME configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  let faults: FaultPlan = faultPlanSchema.parse({});
+  if (e.LOCAL_MME_FAULTS) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(e.LOCAL_MME_FAULTS);
+    } catch {
+      throw new Error('invalid local MME configuration: LOCAL_MME_FAULTS: must be JSON');
+    }
+    const plan = faultPlanSchema.safeParse(raw);
+    if (!plan.success) {
+      throw new Error(`invalid local MME configuration: LOCAL_MME_FAULTS: ${plan.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    faults = plan.data;
+  }
+  return {
+    port: e.LOCAL_MME_PORT,
+    host: e.LOCAL_MME_HOST,
+    modelDir: e.LOCAL_MME_MODEL_DIR,
+    loadDelayMs: e.LOCAL_MME_LOAD_DELAY_MS,
+    readyWaitMs: e.LOCAL_MME_READY_WAIT_MS,
+    loadLimitMs: e.LOCAL_MME_LOAD_LIMIT_MS,
+    memoryBytes: e.LOCAL_MME_MEMORY_MB * 1024 * 1024,
+    endpoints: e.LOCAL_MME_ENDPOINTS,
+    faults,
+  };
+}

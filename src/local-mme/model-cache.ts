@@ -1,0 +1,134 @@
+/**
+ * Multi-model behaviour: each TargetModel is loaded once (one shared load however many
+ * callers), after a simulated download + load delay. A caller waits for a loading model up to
+ * the ready wait, then gets ModelNotReadyException while the load goes on (up to the load
+ * limit). Loaded models stay until the memory budget is exceeded; then the least recently
+ * used are unloaded. A failed load is not remembered, so a later call tries again.
+ */
+import type { FaultInjector } from './faults.js';
+import type { LoadedModel, ModelLoader } from './model-runtime.js';
+
+export type ModelLookup =
+  | { ok: true; model: LoadedModel; loadedNow: boolean }
+  | { ok: false; reason: 'not_ready' }
+  | { ok: false; reason: 'load_failed'; message: string };
+
+export interface ModelCacheOptions {
+  loader: ModelLoader;
+  faults: FaultInjector;
+  loadDelayMs: number;
+  readyWaitMs: number;
+  loadLimitMs: number;
+  memoryBytes: number;
+}
+
+export interface ModelStats {
+  loads: number;
+  loadFailures: number;
+  evictions: number;
+  invocations: number;
+}
+
+type Loading = { state: 'loading'; done: Promise<LoadedModel> };
+type Loaded = { state: 'loaded'; model: LoadedModel };
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class ModelCache {
+  private readonly loading = new Map<string, Loading>();
+  /** Insertion order is recency: a hit deletes and re-inserts, so the first key is the LRU. */
+  private readonly loaded = new Map<string, Loaded>();
+  private usedBytes = 0;
+  readonly stats = new Map<string, ModelStats>();
+
+  constructor(private readonly options: ModelCacheOptions) {}
+
+  /** The loaded model for `targetModel`, loading it from `archivePath` if needed. */
+  async get(targetModel: string, archivePath: string): Promise<ModelLookup> {
+    const stats = this.statsFor(targetModel);
+    stats.invocations++;
+    const hit = this.loaded.get(targetModel);
+    if (hit) {
+      this.loaded.delete(targetModel);
+      this.loaded.set(targetModel, hit);
+      return { ok: true, model: hit.model, loadedNow: false };
+    }
+    const loading = this.loading.get(targetModel) ?? this.startLoad(targetModel, archivePath, stats);
+    let timer: NodeJS.Timeout | undefined;
+    const notReady = new Promise<'not_ready'>((resolve) => {
+      timer = setTimeout(() => resolve('not_ready'), this.options.readyWaitMs);
+    });
+    try {
+      const outcome = await Promise.race([loading.done, notReady]);
+      if (outcome === 'not_ready') return { ok: false, reason: 'not_ready' };
+      return { ok: true, model: outcome, loadedNow: true };
+    } catch (error) {
+      return { ok: false, reason: 'load_failed', message: (error as Error).message };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Models currently in memory, least recently used first. */
+  loadedModels(): string[] {
+    return [...this.loaded.keys()];
+  }
+
+  loadingModels(): string[] {
+    return [...this.loading.keys()];
+  }
+
+  get memoryUsedBytes(): number {
+    return this.usedBytes;
+  }
+
+  private statsFor(targetModel: string): ModelStats {
+    let stats = this.stats.get(targetModel);
+    if (!stats) {
+      stats = { loads: 0, loadFailures: 0, evictions: 0, invocations: 0 };
+      this.stats.set(targetModel, stats);
+    }
+    return stats;
+  }
+
+  private startLoad(targetModel: string, archivePath: string, stats: ModelStats): Loading {
+    const { faults, loader, loadLimitMs } = this.options;
+    const delayMs = faults.loadDelayFor(targetModel, this.options.loadDelayMs);
+    const load = (async () => {
+      await sleep(delayMs);
+      if (faults.loadFails(targetModel)) throw new Error(`Failed to load model ${targetModel} (injected fault).`);
+      return loader(archivePath);
+    })();
+    let limitTimer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      limitTimer = setTimeout(() => reject(new Error(`Model ${targetModel} did not load within ${loadLimitMs} ms.`)), loadLimitMs);
+    });
+    const done = Promise.race([load, limit]).finally(() => clearTimeout(limitTimer));
+    const entry: Loading = { state: 'loading', done };
+    this.loading.set(targetModel, entry);
+    done.then(
+      (model) => {
+        this.loading.delete(targetModel);
+        stats.loads++;
+        this.loaded.set(targetModel, { state: 'loaded', model });
+        this.usedBytes += model.memoryBytes;
+        this.evictOverBudget(targetModel);
+      },
+      () => {
+        this.loading.delete(targetModel);
+        stats.loadFailures++;
+      },
+    );
+    return entry;
+  }
+
+  private evictOverBudget(justLoaded: string): void {
+    for (const [name, entry] of this.loaded) {
+      if (this.usedBytes <= this.options.memoryBytes) return;
+      if (name === justLoaded) continue;
+      this.loaded.delete(name);
+      this.usedBytes -= entry.model.memoryBytes;
+      this.statsFor(name).evictions++;
+    }
+  }
+}

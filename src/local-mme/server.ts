@@ -1,0 +1,284 @@
+/**
+ * The local SageMaker multi-model endpoint: a plain node:http server that answers
+ * InvokeEndpoint exactly as SageMaker Runtime does on the wire, with MME behaviour (models
+ * loaded on first use from LOCAL_MME_MODEL_DIR, ModelNotReadyException while loading, LRU
+ * unloading) and real XGBoost inference. No Express: the wire format is fixed and small, and
+ * nothing here should mask how SageMaker really answers.
+ *
+ * Admin routes that exist only here (never in the gateway): GET /_local/stats and
+ * GET|PUT /_local/faults (see faults.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../logger.js';
+import type { LocalMmeConfig } from './config.js';
+import { FaultInjector, faultPlanSchema } from './faults.js';
+import { ModelCache } from './model-cache.js';
+import type { ModelLoader } from './model-runtime.js';
+import {
+  ENDPOINT_NAME,
+  INVOCATIONS_PATH,
+  MAX_BODY_BYTES,
+  readInvokeEndpointHeaders,
+  writeInvokeEndpointAnswer,
+  writeSageMakerError,
+  type InvokeEndpointHeaders,
+} from './sagemaker-wire.js';
+import { loadXgboostModel } from './xgboost-loader.js';
+
+/** The production variant every local endpoint reports, as a single-variant endpoint does. */
+export const LOCAL_VARIANT = 'AllTraffic';
+
+/** SageMaker's limits on InvokeEndpoint's parameters (botocore's service model). */
+const TARGET_MODEL = /^\S[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]*$/u;
+const MAX_TARGET_MODEL = 1024;
+const MAX_HEADER_VALUE = 1024;
+const MAX_INFERENCE_ID = 64;
+const ASCII_PRINTABLE = /^[\x20-\x7e]*$/;
+
+export interface LocalMme {
+  listen(): Promise<{ url: string; port: number }>;
+  close(): Promise<void>;
+  readonly server: Server;
+}
+
+export interface LocalMmeOptions {
+  config: LocalMmeConfig;
+  logger: Logger;
+  /** Replaces the XGBoost runtime (tests of the MME behaviour with synthetic models). */
+  loader?: ModelLoader;
+}
+
+type Invocation = { endpoint: string; headers: InvokeEndpointHeaders; body: Buffer; requestId: string };
+
+export function createLocalMme({ config, logger, loader = loadXgboostModel }: LocalMmeOptions): LocalMme {
+  const faults = new FaultInjector(config.faults);
+  const cache = new ModelCache({
+    loader,
+    faults,
+    loadDelayMs: config.loadDelayMs,
+    readyWaitMs: config.readyWaitMs,
+    loadLimitMs: config.loadLimitMs,
+    memoryBytes: config.memoryBytes,
+  });
+  const modelDir = path.resolve(config.modelDir);
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error('local MME: unexpected failure', { error: (error as Error).message });
+      if (!res.headersSent) writeSageMakerError(res, 'InternalFailure', 'An internal error occurred.');
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local-mme');
+    const invocation = INVOCATIONS_PATH.exec(url.pathname);
+    if (invocation) {
+      if (req.method !== 'POST') return writeJson(res, 405, { message: 'Method not allowed.' });
+      return invoke(req, res, invocation[1] ?? '');
+    }
+    if (url.pathname === '/ping' && req.method === 'GET') return writeJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/_local/stats' && req.method === 'GET') return writeJson(res, 200, stats());
+    if (url.pathname === '/_local/faults') {
+      if (req.method === 'GET') return writeJson(res, 200, faults.current);
+      if (req.method === 'PUT') return setFaults(req, res);
+    }
+    writeJson(res, 404, { message: `No route for ${req.method ?? ''} ${url.pathname}.` });
+  }
+
+  async function invoke(req: IncomingMessage, res: ServerResponse, rawEndpoint: string): Promise<void> {
+    const requestId = randomUUID();
+    const body = await readBody(req, MAX_BODY_BYTES);
+    let endpoint: string;
+    try {
+      endpoint = decodeURIComponent(rawEndpoint);
+    } catch {
+      return writeSageMakerError(res, 'ValidationError', 'Endpoint name is not valid.', { requestId });
+    }
+    if (body === 'too_large') {
+      return writeSageMakerError(res, 'ValidationError', `Request payload exceeds the maximum of ${MAX_BODY_BYTES} bytes.`, { requestId });
+    }
+    const headers = readInvokeEndpointHeaders(req.headers);
+    const invalid = validateInvocation(endpoint, headers);
+    if (invalid) return writeSageMakerError(res, 'ValidationError', invalid, { requestId });
+    await answerInvocation(req, res, { endpoint, headers, body, requestId });
+  }
+
+  function validateInvocation(endpoint: string, headers: InvokeEndpointHeaders): string | undefined {
+    if (endpoint.length > 63 || !ENDPOINT_NAME.test(endpoint)) {
+      return `1 validation error detected: Value '${endpoint}' at 'endpointName' failed to satisfy constraint.`;
+    }
+    if (config.endpoints && !config.endpoints.includes(endpoint)) {
+      return `Endpoint ${endpoint} of account local not found.`;
+    }
+    const target = headers.targetModel;
+    if (target === undefined) return 'Target model header is required for multi-model endpoints.';
+    if (target.length > MAX_TARGET_MODEL || !TARGET_MODEL.test(target)) {
+      return "1 validation error detected: Value at 'targetModel' failed to satisfy constraint.";
+    }
+    for (const [name, value] of [
+      ['contentType', headers.contentType],
+      ['accept', headers.accept],
+      ['customAttributes', headers.customAttributes],
+    ] as const) {
+      if (value !== undefined && (value.length > MAX_HEADER_VALUE || !ASCII_PRINTABLE.test(value))) {
+        return `1 validation error detected: Value at '${name}' failed to satisfy constraint.`;
+      }
+    }
+    if (headers.inferenceId !== undefined && (headers.inferenceId.length < 1 || headers.inferenceId.length > MAX_INFERENCE_ID)) {
+      return "1 validation error detected: Value at 'inferenceId' failed to satisfy constraint.";
+    }
+    return undefined;
+  }
+
+  /** The archive for a TargetModel: a path under the model directory, never outside it. */
+  function archivePathOf(targetModel: string): string | undefined {
+    const resolved = path.resolve(modelDir, targetModel);
+    return resolved.startsWith(modelDir + path.sep) ? resolved : undefined;
+  }
+
+  async function answerInvocation(req: IncomingMessage, res: ServerResponse, call: Invocation): Promise<void> {
+    const target = call.headers.targetModel ?? '';
+    const { requestId } = call;
+    const archivePath = archivePathOf(target);
+    if (!archivePath) {
+      return writeSageMakerError(res, 'ValidationError', `TargetModel ${target} is not a path under the endpoint's model data prefix.`, { requestId });
+    }
+    const decision = faults.decide(target);
+    if (decision.kind === 'hang') return; // Never answered; close() ends the socket.
+    if (decision.delayMs > 0) await sleep(decision.delayMs);
+    if (decision.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (decision.kind === 'error') {
+      const message = `Injected ${decision.type}.`;
+      return writeSageMakerError(res, decision.type, decision.type === 'ModelError' ? modelErrorMessage(decision.modelErrorStatus, message) : message, {
+        requestId,
+        ...(decision.type === 'ModelError' ? { modelError: { originalStatusCode: decision.modelErrorStatus, originalMessage: message } } : {}),
+      });
+    }
+
+    if (!(await fileExists(archivePath))) {
+      return writeSageMakerError(
+        res,
+        'ValidationError',
+        `Failed to download model data for TargetModel ${target}. Please ensure that there is an object located at the URL.`,
+        { requestId },
+      );
+    }
+    const lookup = await cache.get(target, archivePath);
+    if (!lookup.ok) {
+      if (lookup.reason === 'not_ready') {
+        return writeSageMakerError(res, 'ModelNotReadyException', `Model ${target} is not yet loaded. Please try again later.`, { requestId });
+      }
+      logger.warn('local MME: model failed to load', { targetModel: target, error: lookup.message });
+      return writeSageMakerError(res, 'ModelError', modelErrorMessage(500, lookup.message), {
+        requestId,
+        modelError: { originalStatusCode: 500, originalMessage: lookup.message },
+      });
+    }
+    if (lookup.loadedNow) logger.info('local MME: model loaded', { targetModel: target, memoryUsedBytes: cache.memoryUsedBytes });
+
+    const result = lookup.model.invoke({ body: call.body, contentType: call.headers.contentType, accept: call.headers.accept });
+    if (!result.ok) {
+      return writeSageMakerError(res, 'ModelError', modelErrorMessage(result.status, result.message), {
+        requestId,
+        modelError: { originalStatusCode: result.status, originalMessage: result.message },
+      });
+    }
+    writeInvokeEndpointAnswer(res, {
+      body: result.body,
+      contentType: result.contentType,
+      invokedVariant: LOCAL_VARIANT,
+      requestId,
+      // A container may answer CustomAttributes; this one echoes the caller's so the
+      // round trip through the gateway can be seen.
+      ...(call.headers.customAttributes !== undefined ? { customAttributes: call.headers.customAttributes } : {}),
+    });
+  }
+
+  async function setFaults(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, 1024 * 1024);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body === 'too_large' ? '' : body.toString('utf8'));
+    } catch {
+      return writeJson(res, 400, { message: 'Fault plan must be JSON.' });
+    }
+    const plan = faultPlanSchema.safeParse(parsed);
+    if (!plan.success) return writeJson(res, 400, { message: plan.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    faults.set(plan.data);
+    logger.info('local MME: fault plan set', { plan: plan.data });
+    writeJson(res, 200, plan.data);
+  }
+
+  function stats() {
+    return {
+      loaded: cache.loadedModels(),
+      loading: cache.loadingModels(),
+      memoryUsedBytes: cache.memoryUsedBytes,
+      memoryLimitBytes: config.memoryBytes,
+      models: Object.fromEntries(cache.stats),
+    };
+  }
+
+  return {
+    server,
+    async listen() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const { port } = server.address() as AddressInfo;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return { url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, port };
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Hung (fault-injected) and idle keep-alive sockets would otherwise hold close() forever.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** SageMaker's wording for a container's error, which the SDKs surface as the message. */
+function modelErrorMessage(status: number, message: string): string {
+  const kind = status < 500 ? 'client' : 'server';
+  return `Received ${kind} error (${status}) from primary with message "${message}". See the container logs for more information.`;
+}
+
+/** The body, or 'too_large' once it passes `limit` (the rest is read and dropped). */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  }
+  return size > limit ? 'too_large' : Buffer.concat(chunks, size);
+}
+
+function writeJson(res: ServerResponse, status: number, value: unknown): void {
+  const payload = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
