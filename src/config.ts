@@ -76,6 +76,10 @@ export const configSchema = z
     KEEP_ALIVE_TIMEOUT_MS: int(1_000, 3_600_000, 65_000),
     HEADERS_TIMEOUT_MS: int(1_000, 3_600_000, 66_000),
     REQUEST_RECEIVE_TIMEOUT_MS: int(1_000, 3_600_000, 30_000),
+    // Node's own default; named so operators can see and lower it.
+    MAX_HEADER_BYTES: int(1_024, 1_048_576, 16_384),
+    // Bounds how long one client can monopolise a connection; the ALB simply opens another.
+    MAX_REQUESTS_PER_SOCKET: int(0, 10_000_000, 10_000),
     SHUTDOWN_GRACE_MS: int(0, 600_000, 5_000),
     DRAIN_TIMEOUT_MS: int(0, 3_600_000, 30_000),
   })
@@ -125,7 +129,13 @@ export interface GatewayConfig {
   metrics: { maxModelLabels: number };
   /** API keys (inline text or a file); both undefined = access control off. */
   apiKeys: { inline: string | undefined; file: string | undefined; metricsRequireKey: boolean };
-  server: { keepAliveTimeoutMs: number; headersTimeoutMs: number; requestReceiveTimeoutMs: number };
+  server: {
+    keepAliveTimeoutMs: number;
+    headersTimeoutMs: number;
+    requestReceiveTimeoutMs: number;
+    maxHeaderBytes: number;
+    maxRequestsPerSocket: number;
+  };
   shutdown: { graceMs: number; drainTimeoutMs: number };
 }
 
@@ -192,6 +202,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
       headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
       requestReceiveTimeoutMs: e.REQUEST_RECEIVE_TIMEOUT_MS,
+      maxHeaderBytes: e.MAX_HEADER_BYTES,
+      maxRequestsPerSocket: e.MAX_REQUESTS_PER_SOCKET,
     },
     shutdown: { graceMs: e.SHUTDOWN_GRACE_MS, drainTimeoutMs: e.DRAIN_TIMEOUT_MS },
   };

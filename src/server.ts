@@ -8,11 +8,22 @@ import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import type { GatewayConfig } from './config.js';
 
+/**
+ * How often Node looks for connections past their headers/request timeouts. Its default (30 s)
+ * would let a half-sent request live up to 30 s beyond REQUEST_RECEIVE_TIMEOUT_MS.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
 export function createHttpServer(app: Express, settings: GatewayConfig['server']): Server {
-  const server = createServer(app);
+  const server = createServer(
+    { maxHeaderSize: settings.maxHeaderBytes, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    app,
+  );
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
   server.headersTimeout = settings.headersTimeoutMs;
+  // Whole request (headers and body) from one client: a slow-loris cannot hold a socket longer.
   server.requestTimeout = settings.requestReceiveTimeoutMs;
+  server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
   return server;
 }
 

@@ -29,7 +29,8 @@ export function createShutdownController(options: ShutdownOptions): ShutdownCont
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
 
-  server.on('request', (_req, res) => {
+  // Before the app's own listener, so the header is set before a synchronous answer is sent.
+  server.prependListener('request', (_req, res) => {
     inFlight++;
     // Requests still arriving on kept-alive connections are served, then the connection closes
     // so the client reconnects to a task that is not going away.

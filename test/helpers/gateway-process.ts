@@ -54,7 +54,10 @@ export async function startGateway(env: Record<string, string> = {}, options: { 
   const exited = once(child, 'exit').then(([code]) => code as number | null);
 
   const listening = new Promise<RunningGateway>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in time; stderr: ${stderr.join('\n')}`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started process behind a failed test
+      reject(new Error(`gateway did not start in time; stderr: ${stderr.join('\n')}`));
+    }, options.timeoutMs ?? 30_000);
     let localMmeUrl: string | undefined;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let record: Record<string, unknown>;
