@@ -26,7 +26,9 @@ export function benchEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 export async function startServer(name: string, script: string, env: Record<string, string>, stdout: 'ignore-after-start' | 'keep' = 'ignore-after-start'): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, env: benchEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), stdio: ['ignore', 'pipe', 'inherit'] });
+  // Compiled entry points run on plain node, as in production; .ts ones through tsx.
+  const args = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env: benchEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 30_000);

@@ -53,10 +53,12 @@ async function measure(server: BenchServer): Promise<Round> {
 }
 
 async function main(): Promise<void> {
+  // The gateway runs compiled, exactly as the container does (node dist/main.js).
+  await run('npm', ['run', 'build'], { cwd: repoRoot });
   const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
   const awsEnv = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' };
   const targets = [
-    await startServer('gateway', 'src/main.ts', { ...awsEnv, LOCAL_MME: 'off', SAGEMAKER_ENDPOINT_NAME: 'bench', SAGEMAKER_RUNTIME_URL: upstream.url, LOG_LEVEL: 'info' }),
+    await startServer('gateway', 'dist/main.js', { ...awsEnv, LOCAL_MME: 'off', SAGEMAKER_ENDPOINT_NAME: 'bench', SAGEMAKER_RUNTIME_URL: upstream.url, LOG_LEVEL: 'info' }),
     await startServer('naive', 'test/bench/naive-gateway.ts', { UPSTREAM_URL: upstream.url }),
     await startServer('floor', 'test/bench/floor-proxy.ts', { UPSTREAM_URL: upstream.url }),
   ];

@@ -23,7 +23,7 @@ export async function coldBurst(callers = Number(process.env['BENCH_COLD_CALLERS
   ];
   const rows = [];
   for (const scenario of scenarios) {
-    const gateway = await startServer('gateway', 'src/main.ts', {
+    const gateway = await startServer('gateway', 'dist/main.js', {
       LOCAL_MME: 'on',
       LOCAL_MME_PORT: '0',
       LOCAL_MME_LOAD_DELAY_MS: String(loadDelayMs),
@@ -54,7 +54,7 @@ export async function coldBurst(callers = Number(process.env['BENCH_COLD_CALLERS
 
 export async function manyModels(names = 10_000, concurrency = 64) {
   const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
-  const gateway = await startServer('gateway', 'src/main.ts', {
+  const gateway = await startServer('gateway', 'dist/main.js', {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
