@@ -13,6 +13,7 @@ import { type AuthSettings, authenticate } from './http/auth.js';
 import { type Lifecycle, healthRouter } from './http/health.js';
 import { metricsRouter } from './http/metrics-route.js';
 import { modelsRouter } from './http/models.js';
+import { openApiRouter } from './http/openapi-route.js';
 import { predictRouter } from './http/predict.js';
 import { errorHandler, notFoundHandler } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
@@ -59,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(authenticate(deps.auth));
   app.use(healthRouter(deps.lifecycle));
   app.use(metricsRouter(deps.metrics));
+  app.use(openApiRouter());
   app.use(predictRouter(deps));
   app.use(modelsRouter(deps));
   app.use(runtimeCompatibleRouter(deps));

@@ -28,7 +28,7 @@ export async function coldBurst(callers = Number(process.env['BENCH_COLD_CALLERS
       LOCAL_MME_PORT: '0',
       LOCAL_MME_LOAD_DELAY_MS: String(loadDelayMs),
       LOCAL_MME_READY_WAIT_MS: String(scenario.readyWaitMs),
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     });
     try {
       const startedAt = performance.now();
@@ -61,7 +61,7 @@ export async function manyModels(names = 10_000, concurrency = 64) {
     LOCAL_MME: 'off',
     SAGEMAKER_ENDPOINT_NAME: 'bench',
     SAGEMAKER_RUNTIME_URL: upstream.url,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   });
   try {
     // Settle the heap and JIT on one model first, so growth measures the names, not start-up.

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
+import { assertMatchesSpec } from '../helpers/openapi-contract.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
 
@@ -17,7 +18,10 @@ async function predict(gateway: RunningGateway, model: string, body: string | Bu
     headers: { 'content-type': 'text/csv', ...headers },
     body,
   });
-  return { response, text: await response.text() };
+  const text = await response.text();
+  // Every answer the real gateway gives must be one openapi.yaml documents.
+  assertMatchesSpec('post', '/models/{model}/predict', { status: response.status, headers: response.headers, text });
+  return { response, text };
 }
 
 function assertProblem(response: Response, text: string, status: number, code: string) {
