@@ -5,6 +5,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** Model label for every model beyond the METRICS_MAX_MODEL_LABELS cap. */
 export const OTHER_MODELS_LABEL = '__other__';
 
@@ -147,7 +149,12 @@ export class GatewayMetrics {
   private readonly labelledModels = new Set<string>();
 
   constructor(private readonly maxModelLabels: number, options: { collectProcessMetrics?: boolean } = {}) {
-    if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.collectProcessMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
+      // flags them); the same numbers remain as nodejs_active_{handles,requests,resources} by type.
+      for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
+    }
   }
 
   /**

@@ -79,7 +79,7 @@ export async function manyModels(names = 10_000, concurrency = 64) {
     );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const after = { rss: rssBytes(gateway.pid), text: await metrics(gateway.url) };
-    const handles = (text: string) => metricValue(text, 'nodejs_active_handles_total');
+    const handles = (text: string) => metricValue(text, 'nodejs_active_handles');
     return {
       names,
       failures,

@@ -70,7 +70,7 @@ describe('10,000 distinct model names', () => {
 
     const rssGrowthMb = (metricValue(late, 'process_resident_memory_bytes') - metricValue(early, 'process_resident_memory_bytes')) / 1024 / 1024;
     assert.ok(rssGrowthMb < 50, `RSS grew ${rssGrowthMb.toFixed(1)} MB over 9,000 new names`);
-    const handleGrowth = metricValue(late, 'nodejs_active_handles_total') - metricValue(early, 'nodejs_active_handles_total');
+    const handleGrowth = metricValue(late, 'nodejs_active_handles') - metricValue(early, 'nodejs_active_handles');
     assert.ok(handleGrowth <= 10, `active handles grew by ${handleGrowth}`);
 
     assert.ok(metricValue(late, 'mme_gateway_breakers_live') <= BREAKER_MAX_MODELS);
