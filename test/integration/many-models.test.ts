@@ -71,7 +71,8 @@ describe('10,000 distinct model names', () => {
     const rssGrowthMb = (metricValue(late, 'process_resident_memory_bytes') - metricValue(early, 'process_resident_memory_bytes')) / 1024 / 1024;
     assert.ok(rssGrowthMb < 50, `RSS grew ${rssGrowthMb.toFixed(1)} MB over 9,000 new names`);
     const handleGrowth = metricValue(late, 'nodejs_active_handles') - metricValue(early, 'nodejs_active_handles');
-    assert.ok(handleGrowth <= 10, `active handles grew by ${handleGrowth}`);
+    // Sockets come and go with the 32 concurrent callers; a per-model leak would be thousands.
+    assert.ok(handleGrowth <= CONCURRENCY, `active handles grew by ${handleGrowth}`);
 
     assert.ok(metricValue(late, 'mme_gateway_breakers_live') <= BREAKER_MAX_MODELS);
     const models = (await (await fetch(`${gateway.url}/models`)).json()) as { models: unknown[] };
