@@ -33,11 +33,14 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-export async function startGateway(env: Record<string, string> = {}, options: { entry?: string; timeoutMs?: number } = {}): Promise<RunningGateway> {
+export async function startGateway(
+  env: Record<string, string> = {},
+  options: { entry?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunningGateway> {
   const entry = options.entry ?? 'src/main.ts';
   const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
   const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
+    cwd: options.cwd ?? repoRoot,
     env: {
       ...cleanEnv(),
       PORT: '0',
