@@ -17,7 +17,6 @@ export const errorCatalog = {
   NOT_FOUND: { status: 404, title: 'No such route' },
   MODEL_NOT_FOUND: { status: 404, title: 'Unknown model' },
   ENDPOINT_NOT_ALLOWED: { status: 404, title: 'Endpoint or target model not allowed' },
-  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Content-Type missing or invalid' },
   /** SageMaker's ValidationError: the request reached SageMaker and it refused it. */
@@ -36,7 +35,6 @@ export const errorCatalog = {
   UPSTREAM_UNREACHABLE: { status: 502, title: 'SageMaker endpoint unreachable' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'SageMaker did not answer in time' },
   DEADLINE_EXCEEDED: { status: 504, title: "The caller's deadline passed" },
-  SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -48,7 +48,6 @@ const sageMakerTypeOf: Record<ErrorCode, SageMakerErrorType> = {
   NOT_FOUND: 'ValidationError',
   MODEL_NOT_FOUND: 'ValidationError',
   ENDPOINT_NOT_ALLOWED: 'ValidationError',
-  METHOD_NOT_ALLOWED: 'ValidationError',
   PAYLOAD_TOO_LARGE: 'ValidationError',
   UNSUPPORTED_MEDIA_TYPE: 'ValidationError',
   UPSTREAM_VALIDATION_ERROR: 'ValidationError',
@@ -62,7 +61,6 @@ const sageMakerTypeOf: Record<ErrorCode, SageMakerErrorType> = {
   UPSTREAM_UNREACHABLE: 'InternalFailure',
   UPSTREAM_TIMEOUT: 'ServiceUnavailable',
   DEADLINE_EXCEEDED: 'ServiceUnavailable',
-  SHUTTING_DOWN: 'ServiceUnavailable',
   INTERNAL_ERROR: 'InternalFailure',
 };
 
