@@ -58,12 +58,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(accessLog(deps.logger, deps.metrics));
   app.use(securityHeaders);
   app.use(authenticate(deps.auth));
+  // The prediction routes first: every router passed costs path matching on the hot path.
+  app.use(predictRouter(deps));
+  app.use(runtimeCompatibleRouter(deps));
+  app.use(modelsRouter(deps));
   app.use(healthRouter(deps.lifecycle));
   app.use(metricsRouter(deps.metrics));
   app.use(openApiRouter());
-  app.use(predictRouter(deps));
-  app.use(modelsRouter(deps));
-  app.use(runtimeCompatibleRouter(deps));
   app.use(notFoundHandler);
   app.use(RUNTIME_ROUTE_PREFIX, runtimeErrorHandler(deps.logger));
   app.use(errorHandler(deps.logger));

@@ -122,6 +122,11 @@ export class BreakerRegistry {
       rollingCountTimeout: this.settings.rollingWindowMs,
       resetTimeout: this.settings.resetTimeoutMs,
       errorFilter: (error: unknown) => !isFailure(error),
+      // Only the error ratio is used. Latency percentiles keep every call's latency in arrays,
+      // and snapshots run a timer per breaker computing stats nobody reads: with a thousand
+      // model breakers both cost memory and CPU on the hot path.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
     });
     const tracked: TrackedBreaker = { breaker, endpoint, model, openedAt: 0 };
     breaker.on('open', () => {

@@ -17,6 +17,8 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const LATENCY_RATE = Number(process.env['BENCH_RATE'] ?? 500);
+/** Which parts to run: any of warm, cold, many (comma-separated); all by default. */
+const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'warm,cold,many').split(','));
 
 interface Round {
   rps: number;
@@ -55,7 +57,18 @@ async function measure(server: BenchServer): Promise<Round> {
 async function main(): Promise<void> {
   // The gateway runs compiled, exactly as the container does (node dist/main.js).
   await run('npm', ['run', 'build'], { cwd: repoRoot });
-  const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
+  if (PARTS.has('warm')) await warmPath();
+  if (PARTS.has('cold')) {
+    console.log('\nCold burst (embedded local MME, one cold model):');
+    console.table(await coldBurst());
+  }
+  if (PARTS.has('many')) {
+    console.log('\n10,000 distinct model names through the gateway:');
+    console.table([await manyModels()]);
+  }
+}
+
+async function warmPath(): Promise<void> {  const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
   const awsEnv = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' };
   const targets = [
     await startServer('gateway', 'dist/main.js', { ...awsEnv, LOCAL_MME: 'off', SAGEMAKER_ENDPOINT_NAME: 'bench', SAGEMAKER_RUNTIME_URL: upstream.url, LOG_LEVEL: 'info' }),
@@ -92,12 +105,6 @@ async function main(): Promise<void> {
   console.log(`CPU per request, gateway / naive: ${(cpu('gateway') / cpu('naive')).toFixed(2)}  (target ≤ 0.50)`);
   console.log(`CPU per request, gateway / floor: ${(cpu('gateway') / cpu('floor')).toFixed(2)}`);
   console.log(`p99 added over the floor at ${LATENCY_RATE} req/s: ${((p99('gateway') - p99('floor')) / 1000).toFixed(2)} ms  (target ≤ 2 ms)`);
-
-  console.log('\nCold burst (embedded local MME, one cold model):');
-  console.table(await coldBurst());
-
-  console.log('\n10,000 distinct model names through the gateway:');
-  console.table([await manyModels()]);
 }
 
 main().catch((error: unknown) => {

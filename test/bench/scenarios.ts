@@ -5,8 +5,8 @@ import { rssBytes, startServer } from './processes.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
 
-async function post(url: string): Promise<number> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: CHURN_ROW });
+async function post(url: string, body = CHURN_ROW): Promise<number> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/csv' }, body });
   await response.arrayBuffer();
   return response.status;
 }
@@ -31,10 +31,14 @@ export async function coldBurst(callers = Number(process.env['BENCH_COLD_CALLERS
       LOG_LEVEL: 'info',
     });
     try {
+      // A serving gateway is already warm (JIT, sockets): load another model first so the burst
+      // measures the cold model, not the process's first requests.
+      while ((await post(`${gateway.url}/models/iris/predict`, '5.1,3.5,1.4,0.2')) !== 200);
+      for (let i = 0; i < 200; i++) await post(`${gateway.url}/models/iris/predict`, '5.1,3.5,1.4,0.2');
       const startedAt = performance.now();
       const statuses = await Promise.all(Array.from({ length: callers }, () => post(`${gateway.url}/models/churn/predict`)));
       const lastAnswerMs = performance.now() - startedAt;
-      const upstream = metricValue(await metrics(gateway.url), 'mme_gateway_upstream_requests_total');
+      const upstream = metricValue(await metrics(gateway.url), 'mme_gateway_upstream_requests_total', { model: 'churn' });
       rows.push({
         scenario: scenario.name,
         callers,
@@ -52,6 +56,18 @@ export async function coldBurst(callers = Number(process.env['BENCH_COLD_CALLERS
   return rows;
 }
 
+/** `total` requests from `concurrency` callers; returns the number of non-200 answers. */
+async function sweep(concurrency: number, total: number, urlFor: (i: number) => string): Promise<number> {
+  let next = 0;
+  let failures = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) if ((await post(urlFor(next++))) !== 200) failures++;
+    }),
+  );
+  return failures;
+}
+
 export async function manyModels(names = 10_000, concurrency = 64) {
   const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
   const gateway = await startServer('gateway', 'dist/main.js', {
@@ -64,19 +80,11 @@ export async function manyModels(names = 10_000, concurrency = 64) {
     LOG_LEVEL: 'info',
   });
   try {
-    // Settle the heap and JIT on one model first, so growth measures the names, not start-up.
-    for (let i = 0; i < 2_000; i++) await post(`${gateway.url}/models/churn/predict`);
+    // Settle the heap, JIT and connection pools on one model with the same concurrency first,
+    // so growth measures the names, not start-up or the number of open sockets.
+    await sweep(concurrency, 5_000, () => `${gateway.url}/models/churn/predict`);
     const before = { rss: rssBytes(gateway.pid), text: await metrics(gateway.url) };
-    let next = 0;
-    let failures = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < names) {
-          const status = await post(`${gateway.url}/models/model-${next++}/predict`);
-          if (status !== 200) failures++;
-        }
-      }),
-    );
+    const failures = await sweep(concurrency, names, (i) => `${gateway.url}/models/model-${i}/predict`);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const after = { rss: rssBytes(gateway.pid), text: await metrics(gateway.url) };
     const handles = (text: string) => metricValue(text, 'nodejs_active_handles');
@@ -86,6 +94,8 @@ export async function manyModels(names = 10_000, concurrency = 64) {
       'RSS before MB': Math.round(before.rss / 1048576),
       'RSS after MB': Math.round(after.rss / 1048576),
       'RSS growth MB': Number(((after.rss - before.rss) / 1048576).toFixed(1)),
+      'heap used before MB': Math.round(metricValue(before.text, 'nodejs_heap_size_used_bytes') / 1048576),
+      'heap used after MB': Math.round(metricValue(after.text, 'nodejs_heap_size_used_bytes') / 1048576),
       'handles before': handles(before.text),
       'handles after': handles(after.text),
       'model breakers live': metricValue(after.text, 'mme_gateway_breakers_live'),
