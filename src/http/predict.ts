@@ -31,7 +31,9 @@ export function predictRouter(deps: PredictRouteDeps): Router {
     const result = await runPrediction(deps, res, model, input);
     if (result.customAttributes !== undefined) res.setHeader('X-Amzn-SageMaker-Custom-Attributes', result.customAttributes);
     if (result.invokedVariant !== undefined) res.setHeader('X-Amzn-Invoked-Production-Variant', result.invokedVariant);
-    res.status(200).type(result.contentType ?? 'application/octet-stream').end(asBuffer(result.body));
+    // Exactly the model's content type: Express's res.type() would append a charset.
+    res.setHeader('Content-Type', result.contentType ?? 'application/octet-stream');
+    res.status(200).end(asBuffer(result.body));
   });
   return router;
 }
