@@ -65,6 +65,9 @@ async function main(): Promise<void> {
   if (PARTS.has('many')) {
     console.log('\n10,000 distinct model names through the gateway:');
     console.table([await manyModels()]);
+    const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(repoRoot, 'test/bench/retained-heap.ts')], { cwd: repoRoot });
+    const retained = JSON.parse(stdout) as { retainedMb: number; bytesPerName: number };
+    console.log(`Heap retained by 10,000 names after full GCs (default caps): ${retained.retainedMb.toFixed(1)} MB, ${retained.bytesPerName} bytes per name`);
   }
 }
 
