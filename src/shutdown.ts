@@ -46,8 +46,10 @@ export function createShutdownController(options: ShutdownOptions): ShutdownCont
   async function drain(signal: string): Promise<void> {
     const startedAt = Date.now();
     draining = true;
-    logger.info('shutdown: draining', { signal, inFlight, graceMs: options.graceMs, drainTimeoutMs: options.drainTimeoutMs });
-    await sleep(Math.min(options.graceMs, options.drainTimeoutMs));
+    // The grace is for a load balancer noticing /readyz; Ctrl-C at a terminal has none to wait for.
+    const graceMs = signal === 'SIGINT' ? 0 : options.graceMs;
+    logger.info('shutdown: draining', { signal, inFlight, graceMs, drainTimeoutMs: options.drainTimeoutMs });
+    await sleep(Math.min(graceMs, options.drainTimeoutMs));
     server.close();
     server.closeIdleConnections();
     const remainingMs = Math.max(0, options.drainTimeoutMs - (Date.now() - startedAt));
