@@ -15,7 +15,8 @@ describe('upstream errors as the caller sees them', () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'upstream-errors-'));
     const catalog = join(dir, 'catalog.yaml');
-    writeFileSync(catalog, 'models:\n  flaky:\n    targetModel: churn.tar.gz\n    coldStartBudgetSeconds: 1\n');
+    // The budget must outlast three 300 ms attempts, or the hang case would end as DEADLINE_EXCEEDED.
+    writeFileSync(catalog, 'models:\n  flaky:\n    targetModel: churn.tar.gz\n    coldStartBudgetSeconds: 3\n');
     gateway = await startGateway({
       MODEL_CATALOG: catalog,
       LOCAL_MME_LOAD_DELAY_MS: '0',
