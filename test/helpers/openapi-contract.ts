@@ -15,10 +15,13 @@ type Json = Record<string, unknown>;
 
 export const openApiDocument = parseYaml(readFileSync(`${repoRoot}/openapi.yaml`, 'utf8')) as Json;
 
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv2020) => void;
 addFormats(ajv);
+// The whole document is one schema resource, so `#/components/...` refs inside it resolve.
 ajv.addSchema(openApiDocument, 'openapi');
 
 function pointer(segments: string[]): string {
@@ -32,6 +35,7 @@ function deref(value: Json, path: string[]): { value: Json; path: string[] } {
   const refPath = ref.replace(/^#\//, '').split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let target: unknown = openApiDocument;
   for (const segment of refPath) target = (target as Json)[segment];
+  assert.ok(target && typeof target === 'object', `openapi.yaml: dangling $ref ${ref}`);
   return deref(target as Json, refPath);
 }
 
@@ -49,8 +53,42 @@ function header(response: SeenResponse, name: string): string | undefined {
 }
 
 function validate(schemaPath: string[], value: unknown, what: string): void {
-  const check = ajv.getSchema(`openapi#/${pointer(schemaPath)}`) ?? ajv.compile({ $ref: `openapi#/${pointer(schemaPath)}` });
+  const ref = `openapi#/${pointer(schemaPath)}`;
+  const check = ajv.getSchema(ref) ?? ajv.compile({ $ref: ref });
   assert.ok(check(value), `${what} does not match the spec: ${ajv.errorsText(check.errors)}`);
+}
+
+/** Checks one documented response object (headers, content type, body) against what was seen. */
+function assertMatchesResponse(documentedAt: { value: Json; path: string[] }, response: SeenResponse, where: string): void {
+  for (const [name, spec] of Object.entries((documentedAt.value['headers'] ?? {}) as Json)) {
+    const resolved = deref(spec as Json, [...documentedAt.path, 'headers', name]);
+    const value = header(response, name);
+    if (resolved.value['required'] === true) assert.ok(value !== undefined, `${where}: header ${name} missing`);
+    if (value !== undefined) validate([...resolved.path, 'schema'], value, `${where}: header ${name}`);
+  }
+
+  const content = documentedAt.value['content'] as Json | undefined;
+  if (!content) return;
+  const mediaType = (header(response, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const key = mediaType in content ? mediaType : '*/*' in content ? '*/*' : undefined;
+  assert.ok(key, `${where}: content type "${mediaType}" not documented (${Object.keys(content).join(', ')})`);
+  let body: unknown = response.text;
+  if (/[/+]json$/.test(mediaType)) {
+    try {
+      body = JSON.parse(response.text);
+    } catch {
+      assert.fail(`${where}: ${mediaType} body is not JSON: ${response.text.slice(0, 200)}`);
+    }
+  }
+  validate([...documentedAt.path, 'content', key, 'schema'], body, `${where}: body`);
+
+  if (mediaType === 'application/problem+json') {
+    // What the Problem schema's descriptions promise but a schema cannot say.
+    const problem = body as { status: number; code: string; type: string; requestId: string };
+    assert.equal(problem.status, response.status, `${where}: problem status differs from the HTTP status`);
+    assert.equal(problem.type, `urn:mme-gateway:problem:${problem.code}`, `${where}: problem type differs from its code`);
+    assert.equal(problem.requestId, header(response, 'x-request-id'), `${where}: problem requestId differs from X-Request-Id`);
+  }
 }
 
 /** Asserts `response` to `method pathTemplate` (e.g. 'post', '/models/{model}/predict') is documented. */
@@ -62,20 +100,30 @@ export function assertMatchesSpec(method: string, pathTemplate: string, response
   const responses = operation['responses'] as Json;
   const statusKey = [String(response.status), `${String(response.status)[0]}XX`].find((key) => key in responses);
   assert.ok(statusKey, `${where}: status not documented (${response.text.slice(0, 200)})`);
-  const documented = deref(responses[statusKey] as Json, ['paths', pathTemplate, method.toLowerCase(), 'responses', statusKey]);
+  assertMatchesResponse(deref(responses[statusKey] as Json, ['paths', pathTemplate, method.toLowerCase(), 'responses', statusKey]), response, where);
+}
 
-  for (const [name, spec] of Object.entries((documented.value['headers'] ?? {}) as Json)) {
-    const resolved = deref(spec as Json, [...documented.path, 'headers', name]);
-    const value = header(response, name);
-    if (resolved.value['required'] === true) assert.ok(value !== undefined, `${where}: header ${name} missing`);
-    if (value !== undefined) validate([...resolved.path, 'schema'], value, `${where}: header ${name}`);
+/** The documented path template a concrete path (no query) falls under, if any. */
+export function pathTemplateOf(path: string): string | undefined {
+  return Object.keys(openApiDocument['paths'] as Json).find((template) => {
+    const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+');
+    return new RegExp(`^${pattern}$`).test(path);
+  });
+}
+
+/**
+ * Asserts a response to `method path` (a concrete path, e.g. '/models/churn/predict') matches
+ * its documented operation, or, when no operation covers that method and path, the spec's
+ * NoRoute response (404 NOT_FOUND).
+ */
+export function assertRequestMatchesSpec(method: string, path: string, response: SeenResponse): void {
+  const template = pathTemplateOf(path);
+  const item = template === undefined ? undefined : ((openApiDocument['paths'] as Json)[template] as Json);
+  if (template !== undefined && item?.[method.toLowerCase()] !== undefined) {
+    assertMatchesSpec(method, template, response);
+    return;
   }
-
-  const content = documented.value['content'] as Json | undefined;
-  if (!content) return;
-  const mediaType = (header(response, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  const key = mediaType in content ? mediaType : '*/*' in content ? '*/*' : undefined;
-  assert.ok(key, `${where}: content type "${mediaType}" not documented (${Object.keys(content).join(', ')})`);
-  const body = /json$/.test(mediaType) ? (JSON.parse(response.text) as unknown) : response.text;
-  validate([...documented.path, 'content', key, 'schema'], body, `${where}: body`);
+  const where = `${method.toUpperCase()} ${path} (no operation) → ${response.status}`;
+  assert.equal(response.status, 404, `${where}: an unmatched request must be 404`);
+  assertMatchesResponse(deref({ $ref: '#/components/responses/NoRoute' }, []), response, where);
 }
