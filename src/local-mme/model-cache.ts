@@ -69,6 +69,11 @@ export class ModelCache {
     }
   }
 
+  /** Whether `targetModel` is in memory (without touching its recency). */
+  isLoaded(targetModel: string): boolean {
+    return this.loaded.has(targetModel);
+  }
+
   /** Models currently in memory, least recently used first. */
   loadedModels(): string[] {
     return [...this.loaded.keys()];

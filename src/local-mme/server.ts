@@ -163,7 +163,8 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
       });
     }
 
-    if (!(await fileExists(archivePath))) {
+    // Only a model not in memory needs its archive: no file system call on the warm path.
+    if (!cache.isLoaded(target) && !(await fileExists(archivePath))) {
       return writeSageMakerError(
         res,
         'ValidationError',
