@@ -13,7 +13,7 @@ import type { ModelCatalog } from '../catalog.js';
 import type { ErrorCode, GatewayError } from '../errors.js';
 import { gatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type SageMakerErrorType, writeInvokeEndpointAnswer, writeSageMakerError } from '../local-mme/sagemaker-wire.js';
+import { type SageMakerErrorType, writeInvokeEndpointAnswer, writeSageMakerError } from '../sagemaker-wire.js';
 import { authorizeModel } from './auth.js';
 import { rawBody } from './predict.js';
 import { readPredictionInput } from './prediction-input.js';

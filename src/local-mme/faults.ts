@@ -5,7 +5,7 @@
  * source makes a run reproducible. Set by LOCAL_MME_FAULTS (JSON) or PUT /_local/faults.
  */
 import { z } from 'zod';
-import type { SageMakerErrorType } from './sagemaker-wire.js';
+import type { SageMakerErrorType } from '../sagemaker-wire.js';
 
 const rate = z.number().min(0).max(1);
 

@@ -26,7 +26,7 @@ import {
   writeInvokeEndpointAnswer,
   writeSageMakerError,
   type InvokeEndpointHeaders,
-} from './sagemaker-wire.js';
+} from '../sagemaker-wire.js';
 import { loadXgboostModel } from './xgboost-loader.js';
 
 /** The production variant every local endpoint reports, as a single-variant endpoint does. */
