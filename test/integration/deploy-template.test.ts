@@ -1,7 +1,8 @@
 /**
  * The invariants of the ECS deployment that matter in production, checked on the real files:
- * the CloudFormation template (port, health checks that the app really serves, least-privilege
- * IAM, shutdown and keep-alive timings against the ALB), the Dockerfile and .dockerignore.
+ * the CloudFormation template (port, health checks that the app really serves, the API routed
+ * through the ALB, least-privilege IAM, shutdown and keep-alive timings against the ALB), the
+ * Dockerfile and .dockerignore.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,26 +13,39 @@ import request from 'supertest';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { createHttpServer } from '../../src/server.js';
+import { buildContextFilter, readDockerfile } from '../helpers/dockerfile.js';
 import { repoRoot } from '../helpers/gateway-process.js';
 import { inProcessApp } from '../helpers/in-process-app.js';
 
 // CloudFormation documents are loosely shaped; the assertions below are the type checks.
 type Json = Record<string, any>;
 
-const template = parseYaml(readFileSync(join(repoRoot, 'deploy/cloudformation/mme-gateway.yaml'), 'utf8')) as Json;
-const resources = template['Resources'] as Record<string, { Type: string; Properties: Json }>;
+const readJsonYaml = (path: string) => parseYaml(readFileSync(join(repoRoot, path), 'utf8')) as Json;
+const template = readJsonYaml('deploy/cloudformation/mme-gateway.yaml');
+const resources = template['Resources'] as Record<string, { Type: string; Condition?: string; Properties: Json }>;
 const ofType = (type: string) => Object.values(resources).filter((resource) => resource.Type === type);
-const container = ofType('AWS::ECS::TaskDefinition')[0]!.Properties['ContainerDefinitions'][0] as Json;
+const only = (type: string) => {
+  const found = ofType(type);
+  assert.equal(found.length, 1, type);
+  return found[0]!.Properties;
+};
+/** The value of `Fn::If` when its condition holds (optional settings switched on). */
+const whenSet = (value: Json): Json => (value['Fn::If'] ? value['Fn::If'][1] : value);
+
+const container = only('AWS::ECS::TaskDefinition')['ContainerDefinitions'][0] as Json;
+const targetGroup = only('AWS::ElasticLoadBalancingV2::TargetGroup');
 
 /** The container's environment (conditional entries included), as the task would see it. */
 const taskEnv: Record<string, string> = Object.fromEntries(
   (container['Environment'] as Json[])
-    .map((entry) => (entry['Fn::If'] ? entry['Fn::If'][1] : entry))
+    .map(whenSet)
     .filter((entry) => typeof entry['Value'] === 'string')
     .map((entry) => [entry['Name'], entry['Value']]),
 );
-/** The gateway's configuration as ECS would start it (the AWS settings stand in for real ones). */
-const taskConfig = loadConfig({ ...taskEnv, SAGEMAKER_ENDPOINT_NAME: 'prod-mme', AWS_REGION: 'eu-west-1' });
+// The AWS settings are parameters (Ref); real-looking values stand in for them.
+const awsStandIns = { SAGEMAKER_ENDPOINT_NAME: 'prod-mme', AWS_REGION: 'eu-west-1' };
+/** The gateway's configuration as ECS starts it; settings the task leaves out take their defaults. */
+const taskConfig = loadConfig({ ...taskEnv, ...awsStandIns });
 
 describe('ECS deployment invariants', () => {
   let app: Express;
@@ -41,74 +55,142 @@ describe('ECS deployment invariants', () => {
   });
   after(async () => close());
 
-  it('maps the container port to PORT', () => {
+  it('maps the container port to PORT everywhere it is used', () => {
     const port = (container['PortMappings'] as Json[])[0]!['ContainerPort'];
-    assert.equal(port, taskConfig.port);
     assert.equal(String(port), taskEnv['PORT']);
-    assert.equal(ofType('AWS::ElasticLoadBalancingV2::TargetGroup')[0]!.Properties['Port'], port);
-    assert.equal(ofType('AWS::ECS::Service')[0]!.Properties['LoadBalancers'][0]['ContainerPort'], port);
-    const ingress = ofType('AWS::EC2::SecurityGroup')[0]!.Properties['SecurityGroupIngress'] as Json[];
-    assert.deepEqual(ingress.map((rule) => [rule['FromPort'], rule['ToPort']]), [[port, port]]);
+    assert.equal(port, taskConfig.port);
+    assert.equal(port, loadConfig(awsStandIns).port, 'the default PORT, so the image also runs without PORT set');
+    assert.equal(targetGroup['Port'], port);
+    assert.equal(only('AWS::ECS::Service')['LoadBalancers'][0]['ContainerPort'], port);
+    const runtime = readDockerfile().at(-1)!;
+    assert.deepEqual(runtime.instructions.filter((i) => i.op === 'EXPOSE').map((i) => Number(i.args)), [port]);
+  });
+
+  it('lets only security groups reach the container, and only on its port', () => {
+    const port = taskEnv['PORT'];
+    const inline = only('AWS::EC2::SecurityGroup')['SecurityGroupIngress'] as Json[];
+    const extra = ofType('AWS::EC2::SecurityGroupIngress').map((resource) => resource.Properties);
+    assert.equal(inline.length, 1);
+    assert.deepEqual(inline[0]!['SourceSecurityGroupId'], { Ref: 'LoadBalancerSecurityGroupId' });
+    for (const rule of [...inline, ...extra]) {
+      assert.deepEqual([String(rule['FromPort']), String(rule['ToPort'])], [port, port]);
+      assert.ok(rule['SourceSecurityGroupId'] && !rule['CidrIp'] && !rule['CidrIpv6'], JSON.stringify(rule));
+    }
+    for (const resource of ofType('AWS::EC2::SecurityGroupIngress')) assert.ok(resource.Condition, 'extra ingress is opt-in');
   });
 
   it('health-checks paths the app serves: /healthz for the container, /readyz for the ALB', async () => {
     const command = (container['HealthCheck']['Command'] as string[]).join(' ');
-    const containerPath = /http:\/\/127\.0\.0\.1:(\d+)(\/\w+)/.exec(command);
-    assert.ok(containerPath, command);
-    assert.equal(Number(containerPath[1]), taskConfig.port);
-    assert.equal(containerPath[2], '/healthz');
-    const albPath = ofType('AWS::ElasticLoadBalancingV2::TargetGroup')[0]!.Properties['HealthCheckPath'] as string;
+    const containerCheck = /http:\/\/127\.0\.0\.1:(\d+)(\/\w+)/.exec(command);
+    assert.ok(containerCheck, command);
+    assert.match(command, /^CMD node /, 'node, as the slim image has no curl');
+    assert.equal(Number(containerCheck[1]), taskConfig.port);
+    assert.equal(containerCheck[2], '/healthz');
+    const albPath = targetGroup['HealthCheckPath'] as string;
     assert.equal(albPath, '/readyz');
-    for (const path of [containerPath[2], albPath]) assert.equal((await request(app).get(path)).status, 200, path);
+    for (const path of [containerCheck[2], albPath]) assert.equal((await request(app).get(path)).status, 200, path);
   });
 
-  it('lets the task role do exactly sagemaker:InvokeEndpoint on endpoint ARNs', () => {
-    const role = Object.entries(resources).find(([name]) => name === 'TaskRole')![1];
+  it('routes the whole API through the ALB listener rule, but not /metrics or the probes', async () => {
+    const rule = only('AWS::ElasticLoadBalancingV2::ListenerRule');
+    const patterns = (rule['Conditions'] as Json[]).flatMap((condition) => condition['PathPatternConfig']['Values'] as string[]);
+    // ALB path patterns: case-sensitive, `*` any run of characters, `?` exactly one.
+    const albMatches = (path: string) =>
+      patterns.some((pattern) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(path));
+    const spec = readJsonYaml('openapi.yaml');
+    const internal = new Set(['/metrics', '/healthz', '/readyz']);
+    const apiPaths = Object.keys(spec['paths'] as Json).filter((path) => !internal.has(path));
+    assert.ok(apiPaths.length >= 5, 'the spec lists the API');
+    for (const path of apiPaths) assert.ok(albMatches(path.replace(/\{\w+\}/g, 'churn')), `${path} is reachable through the ALB`);
+    for (const path of internal) assert.ok(!albMatches(path), `${path} stays inside the VPC`);
+    // The concrete paths are the app's real routes: a prediction through the rule's pattern works.
+    const response = await request(app).post('/models/churn/predict').set('content-type', 'text/csv').send('12,70.5,3,1,0,1');
+    assert.equal(response.status, 200);
+  });
+
+  it('lets the task role do exactly sagemaker:InvokeEndpoint on endpoint ARNs, nothing else', () => {
+    const role = resources['TaskRole']!;
+    assert.equal(role.Type, 'AWS::IAM::Role');
+    assert.equal(role.Properties['ManagedPolicyArns'], undefined, 'no managed policies on the task role');
+    assert.deepEqual(only('AWS::ECS::TaskDefinition')['TaskRoleArn'], { 'Fn::GetAtt': ['TaskRole', 'Arn'] });
     const statements = (role.Properties['Policies'] as Json[]).flatMap((policy) => policy['PolicyDocument']['Statement'] as Json[]);
-    assert.ok(statements.length >= 1);
-    for (const statement of statements) {
-      assert.equal(statement['Effect'], 'Allow');
-      assert.deepEqual([statement['Action']].flat(), ['sagemaker:InvokeEndpoint']);
-      const arns = [statement['Resource']].flat().map((entry: Json) => (entry['Fn::If'] ? entry['Fn::If'][1] : entry));
-      for (const arn of arns) {
-        const text = arn['Fn::Sub'] as string;
-        assert.match(text, /^arn:\$\{AWS::Partition\}:sagemaker:\$\{AWS::Region\}:\$\{AWS::AccountId\}:endpoint\/\$\{\w+\}$/, JSON.stringify(arn));
-      }
+    assert.equal(statements.length, 1);
+    const [statement] = statements as [Json];
+    assert.equal(statement['Effect'], 'Allow');
+    assert.deepEqual([statement['Action']].flat(), ['sagemaker:InvokeEndpoint']);
+    const arns = [statement['Resource']].flat().map(whenSet);
+    assert.ok(arns.length >= 1);
+    const endpointParameters = arns.map((arn) => {
+      const match = /^arn:\$\{AWS::Partition\}:sagemaker:\$\{AWS::Region\}:\$\{AWS::AccountId\}:endpoint\/\$\{(\w+)\}$/.exec(arn['Fn::Sub']);
+      assert.ok(match, JSON.stringify(arn));
+      return match[1]!;
+    });
+    // Every ARN names an endpoint parameter that only admits lowercase names: IAM compares ARNs
+    // case-sensitively and SageMaker writes endpoint ARNs in lowercase.
+    for (const name of endpointParameters) {
+      const pattern = new RegExp(template['Parameters'][name]['AllowedPattern']);
+      assert.ok(pattern.test('prod-mme') && !pattern.test('Prod-MME') && !pattern.test('*'), name);
     }
-    assert.ok(!JSON.stringify(role).includes('"*"'), 'no wildcard anywhere in the task role');
+    assert.ok(endpointParameters.includes('EndpointName'), 'the default endpoint is allowed');
+    assert.deepEqual(whenSet(container['Environment'].find((e: Json) => e['Name'] === 'SAGEMAKER_ENDPOINT_NAME')), {
+      Name: 'SAGEMAKER_ENDPOINT_NAME',
+      Value: { Ref: 'EndpointName' },
+    });
+    assert.ok(!JSON.stringify(role).includes('*'), 'no wildcard anywhere in the task role');
+    assert.ok(!JSON.stringify(resources['ExecutionRole']).includes('sagemaker'), 'the execution role cannot call SageMaker');
   });
 
   it('gives shutdown time to drain: stopTimeout and deregistration delay cover grace + drain', () => {
-    const drainMs = taskConfig.shutdown.graceMs + taskConfig.shutdown.drainTimeoutMs;
-    assert.ok(container['StopTimeout'] * 1000 >= drainMs, `StopTimeout ${container['StopTimeout']} s < ${drainMs} ms`);
-    assert.ok(container['StopTimeout'] <= 120, 'Fargate caps stopTimeout at 120 s');
-    const attributes = ofType('AWS::ElasticLoadBalancingV2::TargetGroup')[0]!.Properties['TargetGroupAttributes'] as Json[];
+    const { graceMs, drainTimeoutMs } = taskConfig.shutdown;
+    assert.equal(taskEnv['DRAIN_TIMEOUT_MS'], String(drainTimeoutMs), 'the task sets the drain explicitly');
+    const stopTimeout = container['StopTimeout'] as number;
+    assert.ok(stopTimeout * 1000 >= graceMs + drainTimeoutMs, `StopTimeout ${stopTimeout} s < ${graceMs} + ${drainTimeoutMs} ms`);
+    assert.ok(stopTimeout <= 120, 'Fargate caps stopTimeout at 120 s');
+    const attributes = targetGroup['TargetGroupAttributes'] as Json[];
     const delay = Number(attributes.find((a) => a['Key'] === 'deregistration_delay.timeout_seconds')?.['Value']);
-    assert.ok(delay * 1000 >= taskConfig.shutdown.drainTimeoutMs);
+    assert.ok(delay * 1000 >= graceMs + drainTimeoutMs, `deregistration delay ${delay} s < ${graceMs} + ${drainTimeoutMs} ms`);
   });
 
   it('keeps connections open longer than the ALB, so the ALB never reuses a closed one', () => {
-    const albIdleMs = Number(template['Parameters']['LoadBalancerIdleTimeoutSeconds']['Default']) * 1000;
-    const server = createHttpServer(app, taskConfig.server);
-    assert.ok(server.keepAliveTimeout > albIdleMs, `keepAliveTimeout ${server.keepAliveTimeout} ≤ ALB idle ${albIdleMs}`);
-    assert.ok(server.headersTimeout > server.keepAliveTimeout);
-    // The defaults hold the same relation when the task sets nothing.
-    const defaults = loadConfig({ SAGEMAKER_ENDPOINT_NAME: 'prod-mme', AWS_REGION: 'eu-west-1' }).server;
-    assert.ok(defaults.keepAliveTimeoutMs > 60_000 && defaults.headersTimeoutMs > defaults.keepAliveTimeoutMs);
+    const idle = template['Parameters']['LoadBalancerIdleTimeoutSeconds'] as Json;
+    // The largest idle timeout the stack accepts, not just the ALB's default of 60 s.
+    const albIdleMs = Math.max(Number(idle['Default']), Number(idle['MaxValue'])) * 1000;
+    assert.equal(Number(idle['Default']), 60, 'the ALB default');
+    for (const config of [taskConfig, loadConfig(awsStandIns)]) {
+      const server = createHttpServer(app, config.server);
+      assert.ok(server.keepAliveTimeout > albIdleMs, `keepAliveTimeout ${server.keepAliveTimeout} ≤ ALB idle ${albIdleMs}`);
+      assert.ok(server.headersTimeout > server.keepAliveTimeout, `headersTimeout ${server.headersTimeout}`);
+    }
+    assert.equal(taskEnv['KEEP_ALIVE_TIMEOUT_MS'], String(taskConfig.server.keepAliveTimeoutMs));
   });
 
   it('builds a non-root, multi-stage image on a current LTS with the README start command', () => {
-    const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
-    const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]!);
-    assert.ok(froms.length >= 2, 'multi-stage');
-    for (const image of froms) assert.match(image, /^node:(22|24)[.-]/);
-    const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    assert.match(finalStage, /^USER\s+(?!root\b)\w+/m, 'runs as a non-root user');
-    assert.match(finalStage, /npm ci --omit=dev/);
-    const cmd = JSON.parse(/^CMD\s+(\[.*\])$/m.exec(finalStage)![1]!) as string[];
+    const stages = readDockerfile();
+    assert.ok(stages.length >= 2, 'multi-stage');
+    for (const stage of stages) assert.match(stage.base, /^node:(22|24)([.-]|$)/, stage.name);
+    const runtime = stages.at(-1)!;
+    const args = (op: string) => runtime.instructions.filter((i) => i.op === op).map((i) => i.args);
+    const users = args('USER');
+    assert.ok(users.length >= 1 && !/^(root|0)(:|$)/.test(users.at(-1)!), `runs as a non-root user: ${users.at(-1)}`);
+    assert.ok(args('RUN').some((command) => /\bnpm ci\b.*--omit=dev/.test(command)), 'production dependencies only');
+    assert.deepEqual(args('STOPSIGNAL'), ['SIGTERM']);
+    const cmd = JSON.parse(args('CMD').at(-1)!) as string[];
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(cmd.join(' '), 'node dist/main.js');
     assert.equal(cmd.join(' '), pkg.scripts['start'], 'the same start command as README (npm start)');
-    const ignored = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim());
-    for (const entry of ['node_modules', 'test', '.git', 'dist', '.tmp']) assert.ok(ignored.includes(entry), `.dockerignore keeps out ${entry}`);
+  });
+
+  it('keeps tests, node_modules and local artifacts out of the build context, but nothing the image copies', () => {
+    const reachesBuild = buildContextFilter();
+    for (const path of ['node_modules/express/package.json', 'test/unit/config.test.ts', '.git/HEAD', 'dist/main.js', '.tmp/notes', 'README.md']) {
+      assert.ok(!reachesBuild(path), `.dockerignore keeps out ${path}`);
+    }
+    const copied = readDockerfile()
+      .flatMap((stage) => stage.instructions)
+      .filter((i) => i.op === 'COPY' && !i.args.includes('--from='))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    assert.ok(copied.includes('src') && copied.includes('models') && copied.includes('openapi.yaml'));
+    for (const source of copied) assert.ok(reachesBuild(source), `${source} reaches the build`);
+    for (const path of ['src/main.ts', 'models/churn.tar.gz', 'models/README.md']) assert.ok(reachesBuild(path), path);
   });
 });
