@@ -31,6 +31,21 @@ export const sageMakerErrorStatus: Record<SageMakerErrorType, number> = {
 const ERROR_NAMESPACE = 'http://internal.amazon.com/coral/com.amazon.sagemaker/';
 
 export const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
+/**
+ * InferenceComponentName (header X-Amzn-SageMaker-Inference-Component): botocore's
+ * InferenceComponentHeader shape, at most 63 characters. TargetVariant and
+ * TargetContainerHostname share ENDPOINT_NAME's pattern and limit.
+ */
+export const INFERENCE_COMPONENT_NAME = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+export const MAX_NAME_LENGTH = 63;
+/**
+ * SageMaker's answer to an invocation while the inference component has no copies (scaled to
+ * zero, or still provisioning): a ValidationError (HTTP 400) with this message, as quoted in
+ * AWS's "scale down to zero" announcement (re:Invent 2024). The gateway matches its first
+ * sentence (IC_NO_CAPACITY_PATTERN), the local MME answers it verbatim.
+ */
+export const NO_CAPACITY_MESSAGE =
+  'Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API.';
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 /** `POST /endpoints/{EndpointName}/invocations` (the name is URL-encoded by the SDKs). */
 export const INVOCATIONS_PATH = /^\/endpoints\/([^/]+)\/invocations$/;
@@ -42,6 +57,7 @@ export interface InvokeEndpointHeaders {
   targetModel: string | undefined;
   targetVariant: string | undefined;
   targetContainerHostname: string | undefined;
+  inferenceComponent: string | undefined;
   inferenceId: string | undefined;
 }
 
@@ -58,6 +74,7 @@ export function readInvokeEndpointHeaders(headers: IncomingHttpHeaders): InvokeE
     targetModel: single(headers, 'x-amzn-sagemaker-target-model'),
     targetVariant: single(headers, 'x-amzn-sagemaker-target-variant'),
     targetContainerHostname: single(headers, 'x-amzn-sagemaker-target-container-hostname'),
+    inferenceComponent: single(headers, 'x-amzn-sagemaker-inference-component'),
     inferenceId: single(headers, 'x-amzn-sagemaker-inference-id'),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { INFERENCE_COMPONENT_NAME, MAX_NAME_LENGTH } from '../sagemaker-wire.js';
 import { faultPlanSchema, type FaultPlan } from './faults.js';
 
 /** The repo's models/ directory, from src/local-mme (tsx) or dist/local-mme (compiled) alike. */
@@ -29,7 +30,29 @@ const envSchema = z.object({
       .transform((value) => (value ? value.split(',').map((name) => name.trim()).filter(Boolean) : undefined)),
   ),
   LOCAL_MME_FAULTS: z.preprocess(emptyAsUndefined, z.string().optional()),
+  // Off by default: SageMaker documents no idle time, it unloads "unused" models under pressure.
+  LOCAL_MME_IDLE_UNLOAD_MS: int(0, 86_400_000, 0),
+  LOCAL_MME_INFERENCE_COMPONENTS: z.preprocess(emptyAsUndefined, z.string().optional()),
+  // AWS's scale-to-zero walkthrough: target tracking scales a quiet component in after ~15 min.
+  LOCAL_MME_IC_IDLE_MS: int(0, 86_400_000, 900_000),
+  // The same walkthrough measured ~5 min from the first refused call to a copy in service.
+  LOCAL_MME_IC_PROVISION_MS: int(0, 3_600_000, 300_000),
 });
+
+/** `name=archive` pairs: an inference component and its model archive under the model directory. */
+function parseInferenceComponents(value: string | undefined): Map<string, string> {
+  const components = new Map<string, string>();
+  for (const item of (value ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+    const separator = item.indexOf('=');
+    const name = item.slice(0, separator).trim();
+    const archive = item.slice(separator + 1).trim();
+    if (separator < 1 || !archive || name.length > MAX_NAME_LENGTH || !INFERENCE_COMPONENT_NAME.test(name)) {
+      throw new Error(`invalid local MME configuration: LOCAL_MME_INFERENCE_COMPONENTS: "${item}" is not component-name=archive-path`);
+    }
+    components.set(name, archive);
+  }
+  return components;
+}
 
 export interface LocalMmeConfig {
   port: number;
@@ -42,6 +65,14 @@ export interface LocalMmeConfig {
   /** Endpoint names answered; undefined = any valid name. */
   endpoints: string[] | undefined;
   faults: FaultPlan;
+  /** 0 = models are unloaded only under memory pressure. */
+  idleUnloadMs: number;
+  inferenceComponents: {
+    /** Component name → archive path relative to the model directory. */
+    archives: Map<string, string>;
+    idleMs: number;
+    provisionMs: number;
+  };
 }
 
 export function parseLocalMmeConfig(env: NodeJS.ProcessEnv): LocalMmeConfig {
@@ -74,5 +105,11 @@ export function parseLocalMmeConfig(env: NodeJS.ProcessEnv): LocalMmeConfig {
     memoryBytes: e.LOCAL_MME_MEMORY_MB * 1024 * 1024,
     endpoints: e.LOCAL_MME_ENDPOINTS,
     faults,
+    idleUnloadMs: e.LOCAL_MME_IDLE_UNLOAD_MS,
+    inferenceComponents: {
+      archives: parseInferenceComponents(e.LOCAL_MME_INFERENCE_COMPONENTS),
+      idleMs: e.LOCAL_MME_IC_IDLE_MS,
+      provisionMs: e.LOCAL_MME_IC_PROVISION_MS,
+    },
   };
 }

@@ -3,8 +3,11 @@
  * callers), after a simulated download + load delay. A caller waits for a loading model up to
  * the ready wait, then gets ModelNotReadyException while the load goes on (up to the load
  * limit). Loaded models stay until the memory budget is exceeded; then the least recently
- * used are unloaded. A failed load is not remembered, so a later call tries again.
+ * used are unloaded. With LOCAL_MME_IDLE_UNLOAD_MS set, a model unused for that long is
+ * unloaded too, silently, as SageMaker unloads idle models. A failed load is not remembered,
+ * so a later call tries again.
  */
+import { performance } from 'node:perf_hooks';
 import type { FaultInjector } from './faults.js';
 import type { LoadedModel, ModelLoader } from './model-runtime.js';
 
@@ -20,17 +23,22 @@ export interface ModelCacheOptions {
   readyWaitMs: number;
   loadLimitMs: number;
   memoryBytes: number;
+  /** Unload a model unused for this long (0 = only under memory pressure). */
+  idleUnloadMs?: number;
+  now?: () => number;
 }
 
 export interface ModelStats {
   loads: number;
   loadFailures: number;
   evictions: number;
+  /** Unloads after LOCAL_MME_IDLE_UNLOAD_MS without use. */
+  idleUnloads: number;
   invocations: number;
 }
 
 type Loading = { state: 'loading'; done: Promise<LoadedModel> };
-type Loaded = { state: 'loaded'; model: LoadedModel };
+type Loaded = { state: 'loaded'; model: LoadedModel; lastUsedAt: number };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -40,15 +48,20 @@ export class ModelCache {
   private readonly loaded = new Map<string, Loaded>();
   private usedBytes = 0;
   readonly stats = new Map<string, ModelStats>();
+  private readonly now: () => number;
 
-  constructor(private readonly options: ModelCacheOptions) {}
+  constructor(private readonly options: ModelCacheOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
 
   /** The loaded model for `targetModel`, loading it from `archivePath` if needed. */
   async get(targetModel: string, archivePath: string): Promise<ModelLookup> {
     const stats = this.statsFor(targetModel);
     stats.invocations++;
+    this.unloadIdle();
     const hit = this.loaded.get(targetModel);
     if (hit) {
+      hit.lastUsedAt = this.now();
       this.loaded.delete(targetModel);
       this.loaded.set(targetModel, hit);
       return { ok: true, model: hit.model, loadedNow: false };
@@ -71,11 +84,13 @@ export class ModelCache {
 
   /** Whether `targetModel` is in memory (without touching its recency). */
   isLoaded(targetModel: string): boolean {
+    this.unloadIdle();
     return this.loaded.has(targetModel);
   }
 
   /** Models currently in memory, least recently used first. */
   loadedModels(): string[] {
+    this.unloadIdle();
     return [...this.loaded.keys()];
   }
 
@@ -90,7 +105,7 @@ export class ModelCache {
   private statsFor(targetModel: string): ModelStats {
     let stats = this.stats.get(targetModel);
     if (!stats) {
-      stats = { loads: 0, loadFailures: 0, evictions: 0, invocations: 0 };
+      stats = { loads: 0, loadFailures: 0, evictions: 0, idleUnloads: 0, invocations: 0 };
       this.stats.set(targetModel, stats);
     }
     return stats;
@@ -115,7 +130,7 @@ export class ModelCache {
       (model) => {
         this.loading.delete(targetModel);
         stats.loads++;
-        this.loaded.set(targetModel, { state: 'loaded', model });
+        this.loaded.set(targetModel, { state: 'loaded', model, lastUsedAt: this.now() });
         this.usedBytes += model.memoryBytes;
         this.evictOverBudget(targetModel);
       },
@@ -125,6 +140,19 @@ export class ModelCache {
       },
     );
     return entry;
+  }
+
+  /** Recency order is usage order, so the idle models are a prefix of `loaded`. */
+  private unloadIdle(): void {
+    const idleMs = this.options.idleUnloadMs ?? 0;
+    if (idleMs === 0) return;
+    const cutoff = this.now() - idleMs;
+    for (const [name, entry] of this.loaded) {
+      if (entry.lastUsedAt > cutoff) return;
+      this.loaded.delete(name);
+      this.usedBytes -= entry.model.memoryBytes;
+      this.statsFor(name).idleUnloads++;
+    }
   }
 
   private evictOverBudget(justLoaded: string): void {

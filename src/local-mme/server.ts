@@ -2,7 +2,8 @@
  * The local SageMaker multi-model endpoint: a plain node:http server that answers
  * InvokeEndpoint exactly as SageMaker Runtime does on the wire, with MME behaviour (models
  * loaded on first use from LOCAL_MME_MODEL_DIR, ModelNotReadyException while loading, LRU
- * unloading) and real XGBoost inference. No Express: the wire format is fixed and small, and
+ * and idle unloading), inference components that scale to zero (inference-components.ts)
+ * and real XGBoost inference. No Express: the wire format is fixed and small, and
  * nothing here should mask how SageMaker really answers.
  *
  * Admin routes that exist only here (never in the gateway): GET /_local/stats and
@@ -17,10 +18,12 @@ import type { Logger } from '../logger.js';
 import type { LocalMmeConfig } from './config.js';
 import { FaultInjector, faultPlanSchema } from './faults.js';
 import { ModelCache } from './model-cache.js';
-import type { ModelLoader } from './model-runtime.js';
+import type { LoadedModel, ModelLoader } from './model-runtime.js';
+import { InferenceComponents } from './inference-components.js';
+import { validateInvocation } from './invocation-validation.js';
 import {
-  ENDPOINT_NAME,
   INVOCATIONS_PATH,
+  NO_CAPACITY_MESSAGE,
   MAX_BODY_BYTES,
   readInvokeEndpointHeaders,
   writeInvokeEndpointAnswer,
@@ -32,12 +35,6 @@ import { loadXgboostModel } from './xgboost-loader.js';
 /** The production variant every local endpoint reports, as a single-variant endpoint does. */
 export const LOCAL_VARIANT = 'AllTraffic';
 
-/** SageMaker's limits on InvokeEndpoint's parameters (botocore's service model). */
-const TARGET_MODEL = /^\S[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]*$/u;
-const MAX_TARGET_MODEL = 1024;
-const MAX_HEADER_VALUE = 1024;
-const MAX_INFERENCE_ID = 64;
-const ASCII_PRINTABLE = /^[\x20-\x7e]*$/;
 
 export interface LocalMme {
   listen(): Promise<{ url: string; port: number }>;
@@ -63,8 +60,21 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
     readyWaitMs: config.readyWaitMs,
     loadLimitMs: config.loadLimitMs,
     memoryBytes: config.memoryBytes,
+    idleUnloadMs: config.idleUnloadMs,
   });
   const modelDir = path.resolve(config.modelDir);
+  const components = new InferenceComponents({
+    archives: new Map(
+      [...config.inferenceComponents.archives].map(([name, archive]) => {
+        const archivePath = archivePathOf(archive);
+        if (!archivePath) throw new Error(`LOCAL_MME_INFERENCE_COMPONENTS: ${archive} is not a path under the model directory`);
+        return [name, archivePath];
+      }),
+    ),
+    loader,
+    idleMs: config.inferenceComponents.idleMs,
+    provisionMs: config.inferenceComponents.provisionMs,
+  });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -103,36 +113,9 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
       return writeSageMakerError(res, 'ValidationError', `Request payload exceeds the maximum of ${MAX_BODY_BYTES} bytes.`, { requestId });
     }
     const headers = readInvokeEndpointHeaders(req.headers);
-    const invalid = validateInvocation(endpoint, headers);
+    const invalid = validateInvocation(endpoint, headers, config.endpoints);
     if (invalid) return writeSageMakerError(res, 'ValidationError', invalid, { requestId });
     await answerInvocation(req, res, { endpoint, headers, body, requestId });
-  }
-
-  function validateInvocation(endpoint: string, headers: InvokeEndpointHeaders): string | undefined {
-    if (endpoint.length > 63 || !ENDPOINT_NAME.test(endpoint)) {
-      return `1 validation error detected: Value '${endpoint}' at 'endpointName' failed to satisfy constraint.`;
-    }
-    if (config.endpoints && !config.endpoints.includes(endpoint)) {
-      return `Endpoint ${endpoint} of account local not found.`;
-    }
-    const target = headers.targetModel;
-    if (target === undefined) return 'Target model header is required for multi-model endpoints.';
-    if (target.length > MAX_TARGET_MODEL || !TARGET_MODEL.test(target)) {
-      return "1 validation error detected: Value at 'targetModel' failed to satisfy constraint.";
-    }
-    for (const [name, value] of [
-      ['contentType', headers.contentType],
-      ['accept', headers.accept],
-      ['customAttributes', headers.customAttributes],
-    ] as const) {
-      if (value !== undefined && (value.length > MAX_HEADER_VALUE || !ASCII_PRINTABLE.test(value))) {
-        return `1 validation error detected: Value at '${name}' failed to satisfy constraint.`;
-      }
-    }
-    if (headers.inferenceId !== undefined && (headers.inferenceId.length < 1 || headers.inferenceId.length > MAX_INFERENCE_ID)) {
-      return "1 validation error detected: Value at 'inferenceId' failed to satisfy constraint.";
-    }
-    return undefined;
   }
 
   /** The archive for a TargetModel: a path under the model directory, never outside it. */
@@ -142,6 +125,7 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
   }
 
   async function answerInvocation(req: IncomingMessage, res: ServerResponse, call: Invocation): Promise<void> {
+    if (call.headers.inferenceComponent !== undefined) return answerComponent(res, call, call.headers.inferenceComponent);
     const target = call.headers.targetModel ?? '';
     const { requestId } = call;
     const archivePath = archivePathOf(target);
@@ -185,7 +169,12 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
     }
     if (lookup.loadedNow) logger.info('local MME: model loaded', { targetModel: target, memoryUsedBytes: cache.memoryUsedBytes });
 
-    const result = lookup.model.invoke({ body: call.body, contentType: call.headers.contentType, accept: call.headers.accept });
+    answerWithModel(res, call, lookup.model);
+  }
+
+  function answerWithModel(res: ServerResponse, call: Invocation, model: LoadedModel): void {
+    const { requestId } = call;
+    const result = model.invoke({ body: call.body, contentType: call.headers.contentType, accept: call.headers.accept });
     if (!result.ok) {
       return writeSageMakerError(res, 'ModelError', modelErrorMessage(result.status, result.message), {
         requestId,
@@ -201,6 +190,21 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
       // round trip through the gateway can be seen.
       ...(call.headers.customAttributes !== undefined ? { customAttributes: call.headers.customAttributes } : {}),
     });
+  }
+
+  /** An endpoint hosting inference components: the component's one model, or no capacity. */
+  async function answerComponent(res: ServerResponse, call: Invocation, name: string): Promise<void> {
+    const { requestId } = call;
+    const lookup = await components.invoke(name);
+    if (!lookup.ok) {
+      if (lookup.reason === 'no_capacity') return writeSageMakerError(res, 'ValidationError', NO_CAPACITY_MESSAGE, { requestId });
+      if (lookup.reason === 'unknown') return writeSageMakerError(res, 'ValidationError', `Inference Component ${name} not found.`, { requestId });
+      return writeSageMakerError(res, 'ModelError', modelErrorMessage(500, lookup.message), {
+        requestId,
+        modelError: { originalStatusCode: 500, originalMessage: lookup.message },
+      });
+    }
+    answerWithModel(res, call, lookup.model);
   }
 
   async function setFaults(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -225,6 +229,7 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
       memoryUsedBytes: cache.memoryUsedBytes,
       memoryLimitBytes: config.memoryBytes,
       models: Object.fromEntries(cache.stats),
+      inferenceComponents: components.stats(),
     };
   }
 
@@ -243,6 +248,7 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
       return { url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, port };
     },
     async close() {
+      components.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Hung (fault-injected) and idle keep-alive sockets would otherwise hold close() forever.
       server.closeAllConnections();
