@@ -1,10 +1,10 @@
 /**
- * A lean InvokeEndpoint transport built from the AWS SDK's own parts: its default credential
- * provider chain and its SigV4 signer, sending with undici and decoding errors into the SDK's
- * own exception classes. It exists because a full SDK `send()` costs several times the CPU
- * of the request itself (middleware stack, endpoint rules, serde) and the gateway makes one
- * per prediction. Wire equivalence with the SDK client is proven by
- * test/integration/transport-equivalence.test.ts against the local MME.
+ * A lean InvokeEndpoint transport built from the AWS SDK's default credential provider chain
+ * and a SigV4 signer for this one request shape (invocation-signer.ts), sending with undici
+ * and decoding errors into the SDK's own exception classes. It exists because a full SDK
+ * `send()` costs several times the CPU of the request itself (middleware stack, endpoint
+ * rules, serde) and the gateway makes one per prediction. Wire equivalence with the SDK
+ * client is proven by test/integration/transport-equivalence.test.ts against the local MME.
  */
 import {
   InternalDependencyException,
@@ -16,10 +16,9 @@ import {
   ValidationError,
 } from '@aws-sdk/client-sagemaker-runtime';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { Agent, request } from 'undici';
 import type { SdkTransportOptions } from './sdk-transport.js';
-import { NodeSha256 } from './sha256.js';
+import { createInvocationSigner } from './invocation-signer.js';
 import type { InvokeEndpointOutput, InvokeEndpointParams, UpstreamTransport } from './transport.js';
 
 /** SageMaker Runtime's regional endpoint (the SDK's endpoint rules give the same for standard partitions). */
@@ -83,45 +82,18 @@ export function decodeError(status: number, headers: Record<string, string | str
 
 export function createLeanTransport(options: SdkTransportOptions): UpstreamTransport {
   const base = new URL(options.endpointUrl ?? regionalRuntimeUrl(options.region));
-  const basePath = base.pathname.replace(/\/$/, '');
-  const signer = new SignatureV4({
-    service: 'sagemaker',
-    region: options.region,
-    credentials: options.credentials ?? defaultProvider(),
-    sha256: NodeSha256,
-  });
+  const signer = createInvocationSigner({ region: options.region, baseUrl: base, credentials: options.credentials ?? defaultProvider() });
   const dispatcher = new Agent({
     connections: options.maxSockets,
     connect: { timeout: options.connectTimeoutMs },
     headersTimeout: options.socketTimeoutMs,
     bodyTimeout: options.socketTimeoutMs,
   });
-  const origin = base.origin;
 
   return {
     async invokeEndpoint(params: InvokeEndpointParams, signal: AbortSignal): Promise<InvokeEndpointOutput> {
-      const headers: Record<string, string> = {
-        host: base.host,
-        'content-type': params.contentType ?? 'application/octet-stream',
-        'content-length': String(params.body.byteLength),
-        'x-amzn-sagemaker-target-model': params.targetModel,
-      };
-      if (params.accept !== undefined) headers['accept'] = params.accept;
-      if (params.customAttributes !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = params.customAttributes;
-      if (params.inferenceId !== undefined) headers['x-amzn-sagemaker-inference-id'] = params.inferenceId;
-      if (params.targetVariant !== undefined) headers['x-amzn-sagemaker-target-variant'] = params.targetVariant;
-      const path = `${basePath}/endpoints/${encodeURIComponent(params.endpoint)}/invocations`;
-      const signed = await signer.sign({
-        method: 'POST',
-        protocol: base.protocol,
-        hostname: base.hostname,
-        ...(base.port ? { port: Number(base.port) } : {}),
-        path,
-        query: {},
-        headers,
-        body: params.body,
-      });
-      const response = await request(`${origin}${path}`, {
+      const signed = await signer.sign(params);
+      const response = await request(signed.url, {
         method: 'POST',
         headers: signed.headers,
         body: params.body,

@@ -1,0 +1,250 @@
+/**
+ * SigV4 for the one request the gateway sends: `POST {base}/endpoints/{name}/invocations` with
+ * a known, small header set. @smithy/signature-v4 signs any request, so per call it clones the
+ * request, sorts and lower-cases its header names, re-derives (or looks up by an HMAC of the
+ * credentials) the signing key and formats the date; here what does not change per request is
+ * computed once: the signing key and credential scope per day and secret, the signed-header
+ * list per combination of optional headers, the canonical path per endpoint. A request then
+ * costs one SHA-256 of the payload, one of the canonical request and one HMAC.
+ *
+ * The output is the request smithy's SignatureV4 (service `sagemaker`, payload checksum header
+ * on, as the lean transport has always used it) produces, header for header; botocore's
+ * SigV4Auth agrees. test/unit/invocation-signer.test.ts proves both over every header
+ * combination. Credentials still come from the SDK's provider chain (and its refresh) on
+ * every call; the cache only follows the secret it returns.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import type { InvokeEndpointParams } from './transport.js';
+
+/** What the SDK's credential providers resolve to. */
+export interface SigningCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+}
+
+const SERVICE = 'sagemaker';
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+/** The SDK serializer's content type for a blob payload sent without one. */
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+export interface InvocationSignerOptions {
+  region: string;
+  /** The runtime's base URL (regional endpoint, VPC endpoint or local MME), possibly with a path. */
+  baseUrl: URL;
+  /** Fixed credentials, or a provider called on every request (the SDK's chain memoizes and refreshes). */
+  credentials: SigningCredentials | (() => Promise<SigningCredentials>);
+  /** Wall clock in ms (tests sign at fixed dates). */
+  now?: () => number;
+}
+
+export interface SignedInvocation {
+  /** Absolute URL to send to. */
+  url: string;
+  /** Every header to send, `authorization` included; names lower-case. */
+  headers: Record<string, string>;
+}
+
+export interface InvocationSigner {
+  sign(params: InvokeEndpointParams): Promise<SignedInvocation>;
+}
+
+interface EndpointPaths {
+  url: string;
+  canonicalPath: string;
+}
+
+/** What one day's signing key (and the secret it was derived from) gives. */
+interface DayKey {
+  shortDate: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  signingKey: Buffer;
+  scope: string;
+  /** `AWS4-HMAC-SHA256 Credential=AKID/scope, SignedHeaders=` */
+  authorizationPrefix: string;
+}
+
+/** Optional headers, as bits of the signed-header-list cache index; in canonical (sorted) order. */
+const OPTIONAL = { accept: 1, securityToken: 2, customAttributes: 4, inferenceId: 8, targetVariant: 16 } as const;
+
+function signedHeaderList(mask: number): string {
+  const names = [
+    mask & OPTIONAL.accept ? 'accept' : undefined,
+    'content-length',
+    'content-type',
+    'host',
+    'x-amz-content-sha256',
+    'x-amz-date',
+    mask & OPTIONAL.securityToken ? 'x-amz-security-token' : undefined,
+    mask & OPTIONAL.customAttributes ? 'x-amzn-sagemaker-custom-attributes' : undefined,
+    mask & OPTIONAL.inferenceId ? 'x-amzn-sagemaker-inference-id' : undefined,
+    'x-amzn-sagemaker-target-model',
+    mask & OPTIONAL.targetVariant ? 'x-amzn-sagemaker-target-variant' : undefined,
+  ];
+  return names.filter((name) => name !== undefined).join(';');
+}
+
+/** Anything SigV4's "trimall" would change: CR/LF, tabs, runs of spaces, outer spaces. */
+const NEEDS_TRIM = /[\r\n\t]|  |^ | $/;
+
+/** SigV4's canonical header value, exactly as smithy computes it. */
+export function canonicalHeaderValue(value: string): string {
+  if (!NEEDS_TRIM.test(value)) return value;
+  return value
+    .replace(/[\r\n]/g, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, '');
+}
+
+/** RFC 3986 unreserved characters stay; everything else is percent-encoded (SigV4's UriEncode). */
+function uriEncode(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * SigV4's canonical URI for services other than S3: dot segments and empty segments removed,
+ * then each segment URI-encoded once more (the path on the wire is already encoded, so an
+ * encoded endpoint name is encoded twice, `%20` → `%2520`).
+ */
+export function canonicalPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const trailing = segments.length > 0 && path.endsWith('/') ? '/' : '';
+  return `${path.startsWith('/') ? '/' : ''}${segments.map(uriEncode).join('/')}${trailing}`;
+}
+
+/** `20261125T093000Z` from epoch ms. */
+function longDateOf(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
+}
+
+const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
+const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/** Bound on cached endpoint paths: endpoints come from configuration, so a few in practice. */
+const MAX_CACHED_ENDPOINTS = 1_000;
+
+export function createInvocationSigner(options: InvocationSignerOptions): InvocationSigner {
+  const { region, baseUrl } = options;
+  const provider = options.credentials;
+  const now = options.now ?? Date.now;
+  const host = baseUrl.host;
+  const basePath = baseUrl.pathname.replace(/\/$/, '');
+  const signedHeaderLists: string[] = [];
+  const endpointPaths = new Map<string, EndpointPaths>();
+  let dayKey: DayKey | undefined;
+  let dateSecond = Number.NaN;
+  let longDate = '';
+
+  function pathsOf(endpoint: string): EndpointPaths {
+    let paths = endpointPaths.get(endpoint);
+    if (!paths) {
+      const path = `${basePath}/endpoints/${encodeURIComponent(endpoint)}/invocations`;
+      paths = { url: `${baseUrl.origin}${path}`, canonicalPath: canonicalPath(path) };
+      if (endpointPaths.size >= MAX_CACHED_ENDPOINTS) endpointPaths.clear();
+      endpointPaths.set(endpoint, paths);
+    }
+    return paths;
+  }
+
+  function keyFor(shortDate: string, credentials: SigningCredentials): DayKey {
+    const cached = dayKey;
+    if (
+      cached &&
+      cached.shortDate === shortDate &&
+      cached.secretAccessKey === credentials.secretAccessKey &&
+      cached.accessKeyId === credentials.accessKeyId
+    ) {
+      return cached;
+    }
+    let signingKey = hmac(`AWS4${credentials.secretAccessKey}`, shortDate);
+    signingKey = hmac(signingKey, region);
+    signingKey = hmac(signingKey, SERVICE);
+    signingKey = hmac(signingKey, 'aws4_request');
+    const scope = `${shortDate}/${region}/${SERVICE}/aws4_request`;
+    dayKey = {
+      shortDate,
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      signingKey,
+      scope,
+      authorizationPrefix: `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=`,
+    };
+    return dayKey;
+  }
+
+  return {
+    async sign(params) {
+      const credentials = typeof provider === 'function' ? await provider() : provider;
+      if (typeof credentials?.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string') {
+        throw new Error('Resolved credential object is not valid');
+      }
+      const second = Math.floor(now() / 1000);
+      if (second !== dateSecond) {
+        dateSecond = second;
+        longDate = longDateOf(second * 1000);
+      }
+      const key = keyFor(longDate.slice(0, 8), credentials);
+      const { url, canonicalPath: path } = pathsOf(params.endpoint);
+      const payloadHash = sha256Hex(params.body);
+      const contentType = params.contentType ?? DEFAULT_CONTENT_TYPE;
+      const contentLength = String(params.body.byteLength);
+      const token = credentials.sessionToken;
+
+      const headers: Record<string, string> = {
+        host,
+        'content-type': contentType,
+        'content-length': contentLength,
+        'x-amzn-sagemaker-target-model': params.targetModel,
+      };
+      let mask = 0;
+      let canonical = 'POST\n' + path + '\n\n';
+      if (params.accept !== undefined) {
+        headers['accept'] = params.accept;
+        canonical += 'accept:' + canonicalHeaderValue(params.accept) + '\n';
+        mask |= OPTIONAL.accept;
+      }
+      canonical +=
+        'content-length:' + contentLength +
+        '\ncontent-type:' + canonicalHeaderValue(contentType) +
+        '\nhost:' + host +
+        '\nx-amz-content-sha256:' + payloadHash +
+        '\nx-amz-date:' + longDate + '\n';
+      if (token) {
+        headers['x-amz-security-token'] = token;
+        canonical += 'x-amz-security-token:' + canonicalHeaderValue(token) + '\n';
+        mask |= OPTIONAL.securityToken;
+      }
+      if (params.customAttributes !== undefined) {
+        headers['x-amzn-sagemaker-custom-attributes'] = params.customAttributes;
+        canonical += 'x-amzn-sagemaker-custom-attributes:' + canonicalHeaderValue(params.customAttributes) + '\n';
+        mask |= OPTIONAL.customAttributes;
+      }
+      if (params.inferenceId !== undefined) {
+        headers['x-amzn-sagemaker-inference-id'] = params.inferenceId;
+        canonical += 'x-amzn-sagemaker-inference-id:' + canonicalHeaderValue(params.inferenceId) + '\n';
+        mask |= OPTIONAL.inferenceId;
+      }
+      canonical += 'x-amzn-sagemaker-target-model:' + canonicalHeaderValue(params.targetModel) + '\n';
+      if (params.targetVariant !== undefined) {
+        headers['x-amzn-sagemaker-target-variant'] = params.targetVariant;
+        canonical += 'x-amzn-sagemaker-target-variant:' + canonicalHeaderValue(params.targetVariant) + '\n';
+        mask |= OPTIONAL.targetVariant;
+      }
+      const signedHeaders = (signedHeaderLists[mask] ??= signedHeaderList(mask));
+      canonical += '\n' + signedHeaders + '\n' + payloadHash;
+
+      const stringToSign = ALGORITHM + '\n' + longDate + '\n' + key.scope + '\n' + sha256Hex(canonical);
+      const signature = createHmac('sha256', key.signingKey).update(stringToSign, 'utf8').digest('hex');
+      headers['x-amz-date'] = longDate;
+      headers['x-amz-content-sha256'] = payloadHash;
+      headers['authorization'] = key.authorizationPrefix + signedHeaders + ', Signature=' + signature;
+      return { url, headers };
+    },
+  };
+}
