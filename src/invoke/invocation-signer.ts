@@ -13,7 +13,7 @@
  * combination. Credentials still come from the SDK's provider chain (and its refresh) on
  * every call; the cache only follows the secret it returns.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import type { InvokeEndpointParams } from './transport.js';
 
 /** What the SDK's credential providers resolve to. */
@@ -124,7 +124,8 @@ function longDateOf(ms: number): string {
 }
 
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
-const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+/** One-shot: no Hash object per call (node ≥ 20.12). */
+const sha256Hex = (data: string | Uint8Array): string => hash('sha256', data, 'hex');
 
 /** Bound on cached endpoint paths: endpoints come from configuration, so a few in practice. */
 const MAX_CACHED_ENDPOINTS = 1_000;
