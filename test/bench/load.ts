@@ -22,6 +22,8 @@ export interface LoadOptions {
   rate?: number;
   path?: string;
   body?: string;
+  /** Extra request headers (an API key). */
+  headers?: Record<string, string>;
 }
 
 export async function drive(url: string, options: LoadOptions): Promise<LoadResult> {
@@ -32,6 +34,7 @@ export async function drive(url: string, options: LoadOptions): Promise<LoadResu
     '-d', String(options.durationSeconds),
     '-m', 'POST',
     '-H', 'content-type=text/csv',
+    ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}=${value}`]),
     '-b', options.body ?? '12,70.5,3,1,0,1',
     ...(options.rate ? ['--overallRate', String(options.rate)] : []),
     `${url}${options.path ?? '/models/churn/predict'}`,

@@ -25,9 +25,15 @@ export function benchEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-export async function startServer(name: string, script: string, env: Record<string, string>, stdout: 'ignore-after-start' | 'keep' = 'ignore-after-start'): Promise<BenchServer> {
+export async function startServer(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  stdout: 'ignore-after-start' | 'keep' = 'ignore-after-start',
+  nodeArgs: string[] = [],
+): Promise<BenchServer> {
   // Compiled entry points run on plain node, as in production; .ts ones through tsx.
-  const args = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+  const args = [...nodeArgs, ...(script.endsWith('.ts') ? ['--import', 'tsx', script] : [script])];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env: benchEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

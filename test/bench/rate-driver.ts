@@ -6,7 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
-const [url = '', rateText = '500', secondsText = '5', path = '/models/churn/predict'] = process.argv.slice(2);
+const [url = '', rateText = '500', secondsText = '5', headersJson = '{}', path = '/models/churn/predict'] = process.argv.slice(2);
+const extraHeaders = JSON.parse(headersJson) as Record<string, string>;
 const rate = Number(rateText);
 const total = Math.round(rate * Number(secondsText));
 const pool = new Pool(url, { connections: 64 });
@@ -16,7 +17,7 @@ let failures = 0;
 async function one(): Promise<void> {
   const startedAt = performance.now();
   try {
-    const response = await pool.request({ method: 'POST', path, headers: { 'content-type': 'text/csv' }, body: '12,70.5,3,1,0,1' });
+    const response = await pool.request({ method: 'POST', path, headers: { 'content-type': 'text/csv', ...extraHeaders }, body: '12,70.5,3,1,0,1' });
     await response.body.arrayBuffer();
     if (response.statusCode !== 200) failures++;
   } catch {

@@ -8,6 +8,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
+import { buildGatewayAt } from './baseline.js';
+import { driverHeaders, gatewayEnv } from './gateway-env.js';
 import { drive } from './load.js';
 import { type BenchServer, cpuMicros, repoRoot, rssBytes, startServer } from './processes.js';
 import { coldBurst, manyModels } from './scenarios.js';
@@ -17,6 +19,8 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const LATENCY_RATE = Number(process.env['BENCH_RATE'] ?? 500);
+/** A git ref whose build is measured next to this one (before/after in one run), e.g. main. */
+const BASELINE = process.env['BENCH_BASELINE'];
 /** Which parts to run: any of warm, cold, many (comma-separated); all by default. */
 const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'warm,cold,many').split(','));
 
@@ -34,16 +38,17 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 };
 
-async function fixedRate(url: string, rate: number, seconds: number) {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/bench/rate-driver.ts'), url, String(rate), String(seconds)], { cwd: repoRoot });
+async function fixedRate(url: string, rate: number, seconds: number, headers: Record<string, string>) {
+  const driver = join(repoRoot, 'test/bench/rate-driver.ts');
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', driver, url, String(rate), String(seconds), JSON.stringify(headers)], { cwd: repoRoot });
   return JSON.parse(stdout) as { requests: number; failures: number; p50Us: number; p99Us: number };
 }
 
-async function measure(server: BenchServer): Promise<Round> {
+async function measure({ server, headers }: Target): Promise<Round> {
   const cpuBefore = cpuMicros(server.pid);
-  const throughput = await drive(server.url, { connections: CONNECTIONS, durationSeconds: SECONDS });
+  const throughput = await drive(server.url, { connections: CONNECTIONS, durationSeconds: SECONDS, headers });
   const cpuUsed = cpuMicros(server.pid) - cpuBefore;
-  const latency = await fixedRate(server.url, LATENCY_RATE, SECONDS);
+  const latency = await fixedRate(server.url, LATENCY_RATE, SECONDS, headers);
   return {
     rps: throughput.requestsPerSecond,
     cpuUsPerRequest: cpuUsed / Math.max(1, throughput.requests),
@@ -71,27 +76,49 @@ async function main(): Promise<void> {
   }
 }
 
-async function warmPath(): Promise<void> {  const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
-  const awsEnv = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' };
-  const targets = [
-    await startServer('gateway', 'dist/main.js', { ...awsEnv, LOCAL_MME: 'off', SAGEMAKER_ENDPOINT_NAME: 'bench', SAGEMAKER_RUNTIME_URL: upstream.url, LOG_LEVEL: 'info' }),
-    await startServer('naive', 'test/bench/naive-gateway.ts', { UPSTREAM_URL: upstream.url }),
-    await startServer('floor', 'test/bench/floor-proxy.ts', { UPSTREAM_URL: upstream.url }),
+interface Target {
+  server: BenchServer;
+  headers: Record<string, string>;
+}
+
+/** The gateways to measure: this build with API keys off and on, and BENCH_BASELINE's build the same way. */
+async function gatewayTargets(upstreamUrl: string): Promise<Target[]> {
+  const builds = [{ label: 'gateway', mainJs: 'dist/main.js' }];
+  if (BASELINE) {
+    const { mainJs, commit } = await buildGatewayAt(BASELINE);
+    builds.push({ label: `gateway@${commit}`, mainJs });
+  }
+  const targets: Target[] = [];
+  for (const build of builds) {
+    for (const apiKeys of [false, true]) {
+      const name = `${build.label}${apiKeys ? '+keys' : ''}`;
+      targets.push({ server: await startServer(name, build.mainJs, gatewayEnv(upstreamUrl, { apiKeys })), headers: driverHeaders({ apiKeys }) });
+    }
+  }
+  return targets;
+}
+
+async function warmPath(): Promise<void> {
+  const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
+  const targets: Target[] = [
+    ...(await gatewayTargets(upstream.url)),
+    { server: await startServer('naive', 'test/bench/naive-gateway.ts', { UPSTREAM_URL: upstream.url }), headers: {} },
+    { server: await startServer('floor', 'test/bench/floor-proxy.ts', { UPSTREAM_URL: upstream.url }), headers: {} },
   ];
-  const rounds = new Map<string, Round[]>(targets.map((t) => [t.name, []]));
+  const rounds = new Map<string, Round[]>(targets.map((t) => [t.server.name, []]));
   try {
-    for (const target of targets) await drive(target.url, { connections: CONNECTIONS, durationSeconds: 2 }); // JIT warm-up
+    for (const target of targets) await drive(target.server.url, { connections: CONNECTIONS, durationSeconds: 2, headers: target.headers }); // JIT warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      for (const target of targets) rounds.get(target.name)!.push(await measure(target));
+      for (const target of targets) rounds.get(target.server.name)!.push(await measure(target));
     }
   } finally {
-    await Promise.all([...targets, upstream].map((t) => t.stop()));
+    await Promise.all([...targets.map((t) => t.server), upstream].map((s) => s.stop()));
   }
 
-  const summary = targets.map((t) => {
-    const rs = rounds.get(t.name)!;
+  const summary = targets.map(({ server }) => {
+    const rs = rounds.get(server.name)!;
     return {
-      target: t.name,
+      target: server.name,
       'req/s': Math.round(median(rs.map((r) => r.rps))),
       [`p50 µs @${LATENCY_RATE}/s`]: Math.round(median(rs.map((r) => r.p50Us))),
       [`p99 µs @${LATENCY_RATE}/s`]: Math.round(median(rs.map((r) => r.p99Us))),
@@ -105,9 +132,23 @@ async function warmPath(): Promise<void> {  const upstream = await startServer('
   const byName = Object.fromEntries(summary.map((s) => [s.target, s]));
   const cpu = (name: string) => Number(byName[name]?.['CPU µs/req']);
   const p99 = (name: string) => Number(byName[name]?.[`p99 µs @${LATENCY_RATE}/s`]);
-  console.log(`CPU per request, gateway / naive: ${(cpu('gateway') / cpu('naive')).toFixed(2)}  (target ≤ 0.50)`);
-  console.log(`CPU per request, gateway / floor: ${(cpu('gateway') / cpu('floor')).toFixed(2)}`);
-  console.log(`p99 added over the floor at ${LATENCY_RATE} req/s: ${((p99('gateway') - p99('floor')) / 1000).toFixed(2)} ms  (target ≤ 2 ms)`);
+  const gateways = summary.map((s) => s.target).filter((name) => name.startsWith('gateway'));
+  console.table(
+    gateways.map((name) => ({
+      target: name,
+      'CPU / naive (≤ 0.50)': (cpu(name) / cpu('naive')).toFixed(2),
+      'CPU / floor': (cpu(name) / cpu('floor')).toFixed(2),
+      'p99 over floor, ms': ((p99(name) - p99('floor')) / 1000).toFixed(2),
+      'p99 − naive p99, ms': ((p99(name) - p99('naive')) / 1000).toFixed(2),
+    })),
+  );
+  const baseline = gateways.find((name) => name.startsWith('gateway@') && !name.endsWith('+keys'));
+  if (baseline) {
+    for (const suffix of ['', '+keys']) {
+      const [after, before] = [`gateway${suffix}`, `${baseline}${suffix}`];
+      console.log(`${after} vs ${before}: CPU ${cpu(after)} vs ${cpu(before)} µs/req (${(cpu(after) / cpu(before)).toFixed(2)}×), p99 ${p99(after)} vs ${p99(before)} µs`);
+    }
+  }
 }
 
 main().catch((error: unknown) => {
