@@ -26,6 +26,8 @@ export interface AppDeps {
   logger: Logger;
   lifecycle: Lifecycle;
   maxBodyBytes: number;
+  /** See RuntimeRouteDeps.wireReadyWaitMs. */
+  wireReadyWaitMs: number;
   auth: AuthSettings;
 }
 

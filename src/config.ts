@@ -56,6 +56,9 @@ export const configSchema = z
     TRANSIENT_RETRY_BASE_MS: int(1, 60_000, 50),
     RETRY_BUDGET_PERCENT: int(0, 100, 10),
     COLD_QUEUE_MAX: int(0, 100_000, 256),
+    // SageMaker answers ModelNotReadyException after about 60 s and boto3 reads for 60 s: the
+    // SageMaker-compatible route answers it a little earlier, so such clients see it, not a timeout.
+    WIRE_READY_WAIT_MS: int(1, 3_600_000, 58_000),
 
     BREAKER_ERROR_THRESHOLD_PERCENT: int(1, 100, 50),
     BREAKER_VOLUME_THRESHOLD: int(1, 100_000, 10),
@@ -115,6 +118,8 @@ export interface GatewayConfig {
     retryBaseMs: number;
     retryMaxMs: number;
     queueMax: number;
+    /** SageMaker-compatible route: wait for a loading model before ModelNotReadyException. */
+    wireReadyWaitMs: number;
   };
   transientRetries: { maxRetries: number; baseDelayMs: number; budgetPercent: number };
   breakers: {
@@ -181,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       retryBaseMs: e.NOT_READY_RETRY_BASE_MS,
       retryMaxMs: e.NOT_READY_RETRY_MAX_MS,
       queueMax: e.COLD_QUEUE_MAX,
+      wireReadyWaitMs: e.WIRE_READY_WAIT_MS,
     },
     transientRetries: {
       maxRetries: e.TRANSIENT_RETRIES,

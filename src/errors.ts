@@ -36,6 +36,11 @@ export const errorCatalog = {
   UPSTREAM_TIMEOUT: { status: 504, title: 'SageMaker did not answer in time' },
   DEADLINE_EXCEEDED: { status: 504, title: "The caller's deadline passed" },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
+  /**
+   * The caller closed its connection before the answer (nginx's 499). Never received by
+   * anyone: it is what the access log and the metrics record for a departed caller.
+   */
+  CLIENT_CLOSED_REQUEST: { status: 499, title: 'The caller closed the connection first' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -106,7 +106,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     metricsRequireKey: config.apiKeys.metricsRequireKey,
   };
   if (!auth.keys) logger.warn('access control is off: no API_KEYS or API_KEYS_FILE configured');
-  const app = createApp({ catalog, invoker, metrics, logger, lifecycle: options.lifecycle, maxBodyBytes: config.maxBodyBytes, auth });
+  const app = createApp({ catalog, invoker, metrics, logger, lifecycle: options.lifecycle, maxBodyBytes: config.maxBodyBytes, wireReadyWaitMs: config.coldStart.wireReadyWaitMs, auth });
   return {
     app,
     catalog,

@@ -23,6 +23,8 @@ export const invocationOutcomes = [
   'timeout',
   'throttled',
   'upstream_error',
+  /** The caller closed its connection first; not a gateway failure (alerts leave it out). */
+  'abandoned',
 ] as const;
 export type InvocationOutcome = (typeof invocationOutcomes)[number];
 
@@ -49,7 +51,7 @@ export class GatewayMetrics {
 
   readonly upstreamRequests = new Counter({
     name: 'mme_gateway_upstream_requests_total',
-    help: 'InvokeEndpoint attempts sent upstream, retries included, by result.',
+    help: 'InvokeEndpoint attempts sent upstream, retries included, by result (abandoned: aborted because its caller left; timeout: no answer in time).',
     labelNames: ['model', 'endpoint', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -92,7 +94,7 @@ export class GatewayMetrics {
 
   readonly coldQueueWait = new Histogram({
     name: 'mme_gateway_cold_queue_wait_seconds',
-    help: 'Time a request waited for another request to load its model.',
+    help: 'Time a request waited for another request to load its model, by result (released, timeout, queue_full, abandoned: its caller left).',
     labelNames: ['endpoint', 'result'] as const,
     buckets: latencyBuckets,
     registers: [this.registry],

@@ -16,6 +16,8 @@ export function accessLog(logger: Logger, metrics: GatewayMetrics) {
       const { access } = context;
       metrics.inflightRequests.dec();
       const status = res.writableFinished ? res.statusCode : 499; // 499: client went away first
+      // For a departed caller, whether it cost an upstream call (attempts, upstreamAborted say more).
+      const departure = status === 499 ? { sentUpstream: (access.attempts ?? 0) > 0 } : {};
       metrics.httpRequests.inc({ route: access.route, method: req.method, status: String(status) });
       logger.info('request', {
         requestId: context.requestId,
@@ -23,6 +25,7 @@ export function accessLog(logger: Logger, metrics: GatewayMetrics) {
         status,
         latencyMs: Math.round((performance.now() - context.receivedAt) * 1000) / 1000,
         ...access,
+        ...departure,
       });
     });
     next();

@@ -63,7 +63,8 @@ export function modelsRouter(deps: ModelsRouteDeps): Router {
     const payload = warmupPayload(model, fromCaller);
     const input: PredictionInput = { ...payload, ...NO_SAGEMAKER_HEADERS, callerTimeoutMs: readCallerTimeoutMs(req) };
     const startedAt = performance.now();
-    const containerAnswer = await runPrediction(deps, res, model, input).then(
+    // A warm-up outlives its caller: the load is what was asked for (a fire-and-forget curl).
+    const containerAnswer = await runPrediction(deps, res, model, input, { outlivesCaller: true }).then(
       () => warmupAnswer(),
       (error: unknown) => warmupAnswer(error),
     );

@@ -1,7 +1,8 @@
 /**
  * Per-request bookkeeping shared by the routes, the access log and the error handler:
- * the request id (the caller's X-Request-Id when it is sane, a fresh UUID otherwise) and
- * the fields of the one access-log line each request produces.
+ * the request id (the caller's X-Request-Id when it is sane, a fresh UUID otherwise), the
+ * fields of the one access-log line each request produces, and the request's AbortSignal,
+ * which fires when the caller's connection closes before the answer is complete.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -25,12 +26,16 @@ export interface AccessRecord {
   bytesIn?: number;
   bytesOut?: number;
   upstreamRequestId?: string;
+  /** True when an InvokeEndpoint already sent was aborted because the caller left. */
+  upstreamAborted?: boolean;
 }
 
 export interface RequestLocals {
   requestId: string;
   receivedAt: number;
   access: AccessRecord;
+  /** Aborts when the caller goes away (connection closed) before the answer was written. */
+  signal: AbortSignal;
   /** The model the request resolved to, once known. */
   model?: ResolvedModel;
 }
@@ -46,6 +51,12 @@ export function requestContext(req: Request, res: Response, next: NextFunction):
   context.requestId = requestId;
   context.receivedAt = performance.now();
   context.access = { route: 'unmatched' };
+  const departure = new AbortController();
+  context.signal = departure.signal;
+  // 'close' comes after 'finish' for an answered request; before it only if the caller left.
+  res.once('close', () => {
+    if (!res.writableFinished) departure.abort();
+  });
   res.setHeader('X-Request-Id', requestId);
   next();
 }

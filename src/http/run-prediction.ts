@@ -6,7 +6,7 @@
 import type { Response } from 'express';
 import type { ResolvedModel } from '../catalog.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { InvocationResult, InvocationTrace, Invoker } from '../invoke/invoker.js';
+import type { InvocationRequest, InvocationResult, InvocationTrace, Invoker } from '../invoke/invoker.js';
 import type { PredictionInput } from './prediction-input.js';
 import { locals } from './request-context.js';
 
@@ -21,11 +21,22 @@ export function recordModel(res: Response, model: ResolvedModel): void {
   Object.assign(context.access, { model: model.name, endpoint: model.endpoint, targetModel: model.targetModel });
 }
 
+export interface PredictionOptions {
+  /** See InvocationRequest.loadWaitMs (the SageMaker-compatible route's ready wait). */
+  loadWaitMs?: number | undefined;
+  /**
+   * Keep going after the caller leaves (warm-up: the load was what was asked for, and a
+   * waiting herd may depend on it). Otherwise the caller's departure cancels the invocation.
+   */
+  outlivesCaller?: boolean;
+}
+
 export async function runPrediction(
   deps: PredictionDeps,
   res: Response,
   model: ResolvedModel,
   input: PredictionInput,
+  options: PredictionOptions = {},
 ): Promise<InvocationResult> {
   const context = locals(res);
   recordModel(res, model);
@@ -33,12 +44,20 @@ export async function runPrediction(
   deps.metrics.payloadBytes.observe({ direction: 'request' }, input.body.length);
   const trace: InvocationTrace = { start: 'cold', attempts: 0, upstreamRequestId: undefined };
   try {
-    const result = await deps.invoker.invoke({ model, ...input, receivedAt: context.receivedAt }, trace);
+    const request: InvocationRequest = {
+      model,
+      ...input,
+      receivedAt: context.receivedAt,
+      signal: options.outlivesCaller ? undefined : context.signal,
+      loadWaitMs: options.loadWaitMs,
+    };
+    const result = await deps.invoker.invoke(request, trace);
     context.access.bytesOut = result.body.length;
     deps.metrics.payloadBytes.observe({ direction: 'response' }, result.body.length);
     return result;
   } finally {
     Object.assign(context.access, { start: trace.start, attempts: trace.attempts, upstreamRequestId: trace.upstreamRequestId });
+    if (trace.upstreamAborted) context.access.upstreamAborted = true;
     if (!res.headersSent) res.setHeader('X-Model-Start', trace.start);
   }
 }

@@ -7,6 +7,12 @@
  *
  * The caller's SigV4 Authorization header is not identity: it is ignored (the gateway signs
  * upstream with its own role), and only endpoint/target pairs the catalog allows resolve.
+ *
+ * SageMaker's 60-second contract: SageMaker answers ModelNotReadyException when a model is
+ * still loading after about 60 s, and SDK clients are configured around that (boto3 reads for
+ * 60 s, then retries a 429). So this route waits for a loading model only `readyWaitMs`
+ * (WIRE_READY_WAIT_MS, just under 60 s), then answers ModelNotReadyException; the load goes
+ * on and the client's retry joins it. A caller's X-Request-Timeout-Ms replaces that wait.
  */
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type { ModelCatalog } from '../catalog.js';
@@ -29,6 +35,8 @@ export const GATEWAY_CODE_HEADER = 'X-Gateway-Error-Code';
 export interface RuntimeRouteDeps extends PredictionDeps {
   catalog: ModelCatalog;
   maxBodyBytes: number;
+  /** How long a request waits for a loading model before ModelNotReadyException (WIRE_READY_WAIT_MS). */
+  wireReadyWaitMs: number;
 }
 
 /**
@@ -62,6 +70,7 @@ const sageMakerTypeOf: Record<ErrorCode, SageMakerErrorType> = {
   UPSTREAM_TIMEOUT: 'ServiceUnavailable',
   DEADLINE_EXCEEDED: 'ServiceUnavailable',
   INTERNAL_ERROR: 'InternalFailure',
+  CLIENT_CLOSED_REQUEST: 'InternalFailure', // never sent: the caller has gone
 };
 
 export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
@@ -82,7 +91,9 @@ export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
     resolveTarget,
     rawBody(deps.maxBodyBytes),
     async (req, res) => {
-      const result = await runPrediction(deps, res, locals(res).model!, readPredictionInput(req));
+      const input = readPredictionInput(req);
+      const loadWaitMs = input.callerTimeoutMs === undefined ? deps.wireReadyWaitMs : undefined;
+      const result = await runPrediction(deps, res, locals(res).model!, input, { loadWaitMs });
       writeInvokeEndpointAnswer(res, {
         body: result.body,
         contentType: result.contentType ?? 'application/octet-stream',

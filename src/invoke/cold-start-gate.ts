@@ -3,8 +3,13 @@
  * probe) calls SageMaker and retries ModelNotReadyException; the others wait here in a
  * bounded queue with a bounded wait and are released the moment the probe succeeds. A burst
  * of N callers for a cold model thus costs about N upstream calls plus the probe's retries.
+ *
+ * A waiter whose caller has gone (its AbortSignal fires) leaves the queue at once, so departed
+ * callers never fill the queue nor get released to call upstream. A probe whose caller has gone
+ * is ended by the invoker, which then calls `failed()`: the next waiter takes the role over.
  */
 import { gatewayError, type GatewayError } from '../errors.js';
+import { callerGoneError } from './upstream-errors.js';
 
 export type GateRole = 'probe' | 'released';
 
@@ -12,6 +17,8 @@ interface Waiter {
   resolve(role: GateRole): void;
   reject(error: GatewayError): void;
   timer: NodeJS.Timeout;
+  /** Stops listening to the caller's signal once the waiter leaves the queue for any reason. */
+  release(): void;
 }
 
 interface GateEntry {
@@ -31,10 +38,12 @@ export class ColdStartGate {
 
   /**
    * Resolves 'probe' when the caller must call upstream itself (nobody else is), 'released'
-   * once another caller's probe succeeded. Rejects with QUEUE_FULL when too many wait, or with
-   * `onTimeout()` when `waitMs` passes first.
+   * once another caller's probe succeeded. Rejects with QUEUE_FULL when too many wait, with
+   * `onTimeout()` when `waitMs` passes first, or with CLIENT_CLOSED_REQUEST as soon as `signal`
+   * (the caller's connection) aborts; a caller already gone never enters.
    */
-  enter(key: string, waitMs: number, onTimeout: () => GatewayError): Promise<GateRole> {
+  enter(key: string, waitMs: number, onTimeout: () => GatewayError, signal?: AbortSignal): Promise<GateRole> {
+    if (signal?.aborted) return Promise.reject(callerGoneError());
     const entry = this.entries.get(key);
     if (!entry) {
       this.entries.set(key, { waiters: [] });
@@ -46,14 +55,25 @@ export class ColdStartGate {
       );
     }
     return new Promise<GateRole>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.remove(key, entry, waiter);
-          reject(onTimeout());
-        }, Math.max(0, waitMs)),
+      const leave = (error: GatewayError) => {
+        this.remove(key, entry, waiter);
+        waiter.release();
+        reject(error);
       };
+      const onCallerGone = () => {
+        clearTimeout(waiter.timer);
+        leave(callerGoneError());
+      };
+      const waiter: Waiter = {
+        resolve: (role) => {
+          waiter.release();
+          resolve(role);
+        },
+        reject,
+        timer: setTimeout(() => leave(onTimeout()), Math.max(0, waitMs)),
+        release: () => signal?.removeEventListener('abort', onCallerGone),
+      };
+      signal?.addEventListener('abort', onCallerGone, { once: true });
       entry.waiters.push(waiter);
       this.options.onDepthChange?.(key, 1);
     });
@@ -71,7 +91,10 @@ export class ColdStartGate {
     if (entry.waiters.length > 0) this.options.onDepthChange?.(key, -entry.waiters.length);
   }
 
-  /** The probe gave up (its own deadline, an error): the next waiter becomes the probe. */
+  /**
+   * The probe gave up (its own deadline, an error, or its caller left): the next waiter becomes
+   * the probe, so nobody keeps waiting on a probe that no longer runs.
+   */
   failed(key: string): void {
     const entry = this.entries.get(key);
     if (!entry) return;

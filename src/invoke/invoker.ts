@@ -3,6 +3,10 @@
  * InvokeEndpoint attempts, with ModelNotReadyException retried until the deadline and
  * transient errors retried a few times within the retry budget. Callers see one answer:
  * a result, or one GatewayError.
+ *
+ * Caller departure: `request.signal` aborts when the caller's connection closes. The invoker
+ * checks it at the few points that wait or send (the gate, the backoff sleep, each attempt) and
+ * aborts an attempt in flight, so nothing is sent, or kept running, for a caller who has gone.
  */
 import { performance } from 'node:perf_hooks';
 import type { ResolvedModel } from '../catalog.js';
@@ -14,7 +18,9 @@ import { type ModelStateStore, type ModelStatus, type StartKind, modelKey } from
 import { RetryBudget, backoffDelayMs, delay } from './retry-policy.js';
 import type { InvokeEndpointOutput, UpstreamTransport } from './transport.js';
 import {
+  AttemptAbandonedError,
   AttemptTimeoutError,
+  callerGoneError,
   classifyUpstreamError,
   invocationOutcome,
   isTransient,
@@ -33,6 +39,13 @@ export interface InvocationRequest {
   callerTimeoutMs: number | undefined;
   /** performance.now() when the gateway received the request. */
   receivedAt: number;
+  /** Aborts when the caller has gone (its connection closed); absent for gateway-made calls. */
+  signal?: AbortSignal | undefined;
+  /**
+   * How long the request may wait for a model that is still loading, when that is shorter than
+   * its deadline (the SageMaker-compatible route's ready wait); then MODEL_NOT_READY.
+   */
+  loadWaitMs?: number | undefined;
 }
 
 /** Filled in while the invocation runs; read by the HTTP layer for headers and the access log. */
@@ -40,6 +53,8 @@ export interface InvocationTrace {
   start: StartKind;
   attempts: number;
   upstreamRequestId: string | undefined;
+  /** Set when an attempt already sent upstream was aborted because the caller left. */
+  upstreamAborted?: boolean;
 }
 
 export type InvocationResult = InvokeEndpointOutput;
@@ -121,6 +136,8 @@ export class Invoker {
     const { model } = request;
     const key = modelKey(model.endpoint, model.targetModel);
     const deadlineAt = request.receivedAt + Math.min(model.coldStartBudgetMs, request.callerTimeoutMs ?? Infinity);
+    // Waiting on a load (queue and probe retries) may be bounded tighter than the whole request.
+    const loadDeadlineAt = Math.min(deadlineAt, request.receivedAt + (request.loadWaitMs ?? Infinity));
     this.budget(model.endpoint).recordRequest();
     trace.start = this.deps.states.isWarm(key) ? 'warm' : 'cold';
 
@@ -134,13 +151,14 @@ export class Invoker {
         }
       }
       trace.start = 'cold';
-      const role = await this.waitForLoad(key, deadlineAt, request);
+      const role = await this.waitForLoad(key, loadDeadlineAt, request);
       if (role === 'released') continue;
       try {
-        const result = await this.attemptWithRetries(request, key, deadlineAt, trace, true);
+        const result = await this.attemptWithRetries(request, key, loadDeadlineAt, trace, true);
         this.deps.gate.succeeded(key);
         return result;
       } catch (error) {
+        // A probe whose caller left ends here too: the next waiter takes the role over.
         if (this.deps.states.isWarm(key)) this.deps.gate.succeeded(key);
         else this.deps.gate.failed(key);
         throw error;
@@ -154,11 +172,12 @@ export class Invoker {
     const observeWait = (result: string) =>
       this.deps.metrics.coldQueueWait.observe({ endpoint: model.endpoint, result }, (performance.now() - waitStartedAt) / 1000);
     try {
-      const role = await this.deps.gate.enter(key, deadlineAt - waitStartedAt, () => this.notReadyError(request));
+      const role = await this.deps.gate.enter(key, deadlineAt - waitStartedAt, () => this.notReadyError(request), request.signal);
       if (role === 'released') observeWait('released');
       return role;
     } catch (error) {
-      observeWait(isGatewayError(error) && error.code === 'QUEUE_FULL' ? 'queue_full' : 'timeout');
+      const code = isGatewayError(error) ? error.code : undefined;
+      observeWait(code === 'QUEUE_FULL' ? 'queue_full' : code === 'CLIENT_CLOSED_REQUEST' ? 'abandoned' : 'timeout');
       throw error;
     }
   }
@@ -197,7 +216,7 @@ export class Invoker {
             throw this.notReadyError(request);
           }
           metrics.retries.inc({ endpoint: model.endpoint, reason: 'not_ready' });
-          await delay(wait);
+          await delay(wait, request.signal);
           continue;
         }
         if (kind === 'model_error') states.markLoaded(key, model.name, model.endpoint, model.targetModel);
@@ -210,7 +229,7 @@ export class Invoker {
             if (this.budget(model.endpoint).tryRetry()) {
               transientRetries++;
               metrics.retries.inc({ endpoint: model.endpoint, reason: 'transient' });
-              await delay(wait);
+              await delay(wait, request.signal);
               continue;
             }
             metrics.retryBudgetExhausted.inc({ endpoint: model.endpoint });
@@ -225,6 +244,7 @@ export class Invoker {
   private async attempt(request: InvocationRequest, key: string, deadlineAt: number, trace: InvocationTrace): Promise<InvokeEndpointOutput> {
     const { model } = request;
     const { metrics, settings } = this.deps;
+    if (request.signal?.aborted) throw callerGoneError(); // nothing is sent for a caller who has gone
     const remaining = deadlineAt - performance.now();
     if (remaining <= 0) throw new AttemptTimeoutError(0, true);
     const byDeadline = remaining < settings.socketTimeoutMs;
@@ -244,6 +264,7 @@ export class Invoker {
     } finally {
       if (outcome === 'circuit_open') trace.attempts--; // nothing was sent upstream
       else {
+        if (outcome === 'abandoned') trace.upstreamAborted = true;
         metrics.upstreamRequests.inc({ model: metrics.modelLabel(model.name), endpoint: model.endpoint, outcome });
         metrics.upstreamDuration.observe({ endpoint: model.endpoint, outcome }, (performance.now() - startedAt) / 1000);
       }
@@ -253,6 +274,9 @@ export class Invoker {
   private async sendWithTimeout(request: InvocationRequest, timeoutMs: number, byDeadline: boolean): Promise<InvokeEndpointOutput> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const { signal: callerSignal } = request;
+    const onCallerGone = () => controller.abort();
+    callerSignal?.addEventListener('abort', onCallerGone, { once: true });
     try {
       return await this.deps.transport.invokeEndpoint(
         {
@@ -268,19 +292,31 @@ export class Invoker {
         controller.signal,
       );
     } catch (error) {
+      if (callerSignal?.aborted) throw new AttemptAbandonedError();
       if (controller.signal.aborted) throw new AttemptTimeoutError(timeoutMs, byDeadline);
       throw error;
     } finally {
       clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerGone);
     }
   }
 
-  private notReadyError({ model, callerTimeoutMs }: InvocationRequest): GatewayError {
-    const callerDeadline = callerTimeoutMs !== undefined && callerTimeoutMs < model.coldStartBudgetMs;
-    const which = callerDeadline ? "the caller's deadline" : `the cold-start budget of ${model.coldStartBudgetMs / 1000} s`;
+  private notReadyError({ model, callerTimeoutMs, loadWaitMs }: InvocationRequest): GatewayError {
+    const budgetMs = model.coldStartBudgetMs;
+    const deadline =
+      callerTimeoutMs !== undefined && callerTimeoutMs < Math.min(budgetMs, loadWaitMs ?? Infinity)
+        ? 'caller'
+        : loadWaitMs !== undefined && loadWaitMs < budgetMs
+          ? 'ready-wait'
+          : 'cold-start-budget';
+    const which = {
+      caller: "the caller's deadline",
+      'ready-wait': `the ${(loadWaitMs ?? 0) / 1000} s this route waits for a loading model`,
+      'cold-start-budget': `the cold-start budget of ${budgetMs / 1000} s`,
+    }[deadline];
     return gatewayError('MODEL_NOT_READY', `Model "${model.name}" is still loading; ${which} passed before it was ready.`, {
       retryAfterSeconds: Math.max(1, Math.ceil(this.deps.settings.notReadyRetryMaxMs / 1000)),
-      extensions: { deadline: callerDeadline ? 'caller' : 'cold-start-budget' },
+      extensions: { deadline },
     });
   }
 

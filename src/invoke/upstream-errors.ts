@@ -17,6 +17,7 @@ export type UpstreamErrorKind =
   | 'deadline'
   | 'connection'
   | 'circuit_open'
+  | 'abandoned'
   | 'unknown';
 
 /** Thrown by the invoker when it aborts an attempt itself. */
@@ -29,6 +30,19 @@ export class AttemptTimeoutError extends Error {
   ) {
     super(`InvokeEndpoint attempt aborted after ${timeoutMs} ms`);
   }
+}
+
+/** Thrown by the invoker when it aborts an attempt because the caller it was made for has gone. */
+export class AttemptAbandonedError extends Error {
+  override name = 'AttemptAbandonedError';
+  constructor() {
+    super('InvokeEndpoint attempt aborted: the caller closed its connection');
+  }
+}
+
+/** The error a departed caller's invocation ends with (no one receives it; logs and metrics do). */
+export function callerGoneError(): GatewayError {
+  return gatewayError('CLIENT_CLOSED_REQUEST', 'The caller closed its connection before the answer.');
 }
 
 const CONNECTION_CODES = new Set([
@@ -58,6 +72,7 @@ interface SdkLikeError {
 
 export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
   if (error instanceof AttemptTimeoutError) return error.byDeadline ? 'deadline' : 'timeout';
+  if (error instanceof AttemptAbandonedError) return 'abandoned';
   const e = (error ?? {}) as SdkLikeError;
   switch (e.name) {
     case 'ModelNotReadyException':
@@ -132,6 +147,8 @@ export function toGatewayError(error: unknown, kind: UpstreamErrorKind = classif
       return gatewayError('DEADLINE_EXCEEDED', 'The request deadline passed before SageMaker answered.');
     case 'connection':
       return gatewayError('UPSTREAM_UNREACHABLE', `Cannot reach the SageMaker endpoint (${e.code ?? 'connection error'}).`);
+    case 'abandoned':
+      return callerGoneError();
     case 'internal':
       return gatewayError('UPSTREAM_ERROR', `SageMaker ${e.name ?? 'error'}: ${message.slice(0, MAX_ORIGINAL_MESSAGE)}`);
     default:
@@ -155,6 +172,8 @@ export function invocationOutcome(error: GatewayError): InvocationOutcome {
       return 'timeout';
     case 'UPSTREAM_THROTTLED':
       return 'throttled';
+    case 'CLIENT_CLOSED_REQUEST':
+      return 'abandoned';
     default:
       return error.status < 500 ? 'client_error' : 'upstream_error';
   }

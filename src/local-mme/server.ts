@@ -75,6 +75,8 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
     idleMs: config.inferenceComponents.idleMs,
     provisionMs: config.inferenceComponents.provisionMs,
   });
+  /** Invocations whose caller closed the connection before the answer, by TargetModel header. */
+  const closedBeforeAnswer = new Map<string, number>();
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -102,6 +104,12 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
 
   async function invoke(req: IncomingMessage, res: ServerResponse, rawEndpoint: string): Promise<void> {
     const requestId = randomUUID();
+    // What a caller's cancellation looks like from here (tests of the gateway's aborts read it).
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      const target = String(req.headers['x-amzn-sagemaker-target-model'] ?? '');
+      closedBeforeAnswer.set(target, (closedBeforeAnswer.get(target) ?? 0) + 1);
+    });
     const body = await readBody(req, MAX_BODY_BYTES);
     let endpoint: string;
     try {
@@ -230,6 +238,7 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
       memoryLimitBytes: config.memoryBytes,
       models: Object.fromEntries(cache.stats),
       inferenceComponents: components.stats(),
+      closedBeforeAnswer: Object.fromEntries(closedBeforeAnswer),
     };
   }
 
