@@ -13,9 +13,15 @@ export function accessLog(logger: Logger, metrics: GatewayMetrics) {
     const context = locals(res);
     metrics.inflightRequests.inc();
     res.once('close', () => {
-      const { access } = context;
       metrics.inflightRequests.dec();
       const status = res.writableFinished ? res.statusCode : 499; // 499: client went away first
+      const latencyMs = Math.round((performance.now() - context.receivedAt) * 1000) / 1000;
+      // A departed caller's invocation unwinds just after this (its abort is this same event).
+      if (status === 499 && context.invocationSettled) void context.invocationSettled.then(() => record(status, latencyMs));
+      else record(status, latencyMs);
+    });
+    const record = (status: number, latencyMs: number) => {
+      const { access } = context;
       // For a departed caller, whether it cost an upstream call (attempts, upstreamAborted say more).
       const departure = status === 499 ? { sentUpstream: (access.attempts ?? 0) > 0 } : {};
       metrics.httpRequests.inc({ route: access.route, method: req.method, status: String(status) });
@@ -23,11 +29,11 @@ export function accessLog(logger: Logger, metrics: GatewayMetrics) {
         requestId: context.requestId,
         method: req.method,
         status,
-        latencyMs: Math.round((performance.now() - context.receivedAt) * 1000) / 1000,
+        latencyMs,
         ...access,
         ...departure,
       });
-    });
+    };
     next();
   };
 }

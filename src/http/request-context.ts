@@ -36,6 +36,11 @@ export interface RequestLocals {
   access: AccessRecord;
   /** Aborts when the caller goes away (connection closed) before the answer was written. */
   signal: AbortSignal;
+  /**
+   * Settles when the request's invocation has finished and recorded itself in `access`, so the
+   * access line of a caller who left can wait for what its departure cost upstream.
+   */
+  invocationSettled?: Promise<void>;
   /** The model the request resolved to, once known. */
   model?: ResolvedModel;
 }

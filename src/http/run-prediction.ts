@@ -5,6 +5,7 @@
  */
 import type { Response } from 'express';
 import type { ResolvedModel } from '../catalog.js';
+import { isGatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { InvocationRequest, InvocationResult, InvocationTrace, Invoker } from '../invoke/invoker.js';
 import type { PredictionInput } from './prediction-input.js';
@@ -31,12 +32,27 @@ export interface PredictionOptions {
   outlivesCaller?: boolean;
 }
 
-export async function runPrediction(
+export function runPrediction(
   deps: PredictionDeps,
   res: Response,
   model: ResolvedModel,
   input: PredictionInput,
   options: PredictionOptions = {},
+): Promise<InvocationResult> {
+  const running = invokeAndRecord(deps, res, model, input, options);
+  locals(res).invocationSettled = running.then(
+    () => undefined,
+    () => undefined,
+  );
+  return running;
+}
+
+async function invokeAndRecord(
+  deps: PredictionDeps,
+  res: Response,
+  model: ResolvedModel,
+  input: PredictionInput,
+  options: PredictionOptions,
 ): Promise<InvocationResult> {
   const context = locals(res);
   recordModel(res, model);
@@ -55,6 +71,9 @@ export async function runPrediction(
     context.access.bytesOut = result.body.length;
     deps.metrics.payloadBytes.observe({ direction: 'response' }, result.body.length);
     return result;
+  } catch (error) {
+    if (isGatewayError(error)) context.access.code = error.code; // before the access line of a caller who left
+    throw error;
   } finally {
     Object.assign(context.access, { start: trace.start, attempts: trace.attempts, upstreamRequestId: trace.upstreamRequestId });
     if (trace.upstreamAborted) context.access.upstreamAborted = true;
