@@ -27,7 +27,9 @@ export interface InvokeEndpointOutput {
 export interface UpstreamTransport {
   /**
    * Sends one InvokeEndpoint. Rejects with the AWS SDK's exception classes (ModelError,
-   * ModelNotReadyException, …) or a network error; `signal` aborts the attempt.
+   * ModelNotReadyException, …) or a network error. `signal` aborts the attempt (the invoker's
+   * per-attempt timeout, or the caller having gone): the transport must then close the upstream
+   * connection at once, so SageMaker stops holding a request nobody will read.
    */
   invokeEndpoint(params: InvokeEndpointParams, signal: AbortSignal): Promise<InvokeEndpointOutput>;
   close(): void;
