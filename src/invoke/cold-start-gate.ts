@@ -15,7 +15,6 @@ export type GateRole = 'probe' | 'released';
 
 interface Waiter {
   resolve(role: GateRole): void;
-  reject(error: GatewayError): void;
   timer: NodeJS.Timeout;
   /** Stops listening to the caller's signal once the waiter leaves the queue for any reason. */
   release(): void;
@@ -69,7 +68,6 @@ export class ColdStartGate {
           waiter.release();
           resolve(role);
         },
-        reject,
         timer: setTimeout(() => leave(onTimeout()), Math.max(0, waitMs)),
         release: () => signal?.removeEventListener('abort', onCallerGone),
       };
