@@ -66,7 +66,12 @@ describe('callers who leave', () => {
   before(async () => {
     const modelDir = mkdtempSync(join(tmpdir(), 'departure-models-'));
     for (const name of MODELS) copyFileSync(join(DEFAULT_MODEL_DIR, 'churn.tar.gz'), join(modelDir, `${name}.tar.gz`));
-    const env = { LOCAL_MME_MODEL_DIR: modelDir, LOCAL_MME_LOAD_DELAY_MS: String(LOAD_DELAY_MS), COLD_QUEUE_MAX: '10' };
+    const env = {
+      LOCAL_MME_MODEL_DIR: modelDir,
+      LOCAL_MME_LOAD_DELAY_MS: String(LOAD_DELAY_MS),
+      LOCAL_MME_FAULTS: JSON.stringify({ models: { 'answers-slowly.tar.gz': { loadDelayMs: 0 } } }),
+      COLD_QUEUE_MAX: '10',
+    };
     [lean, sdk] = await Promise.all([startGateway(env), startGateway({ ...env, UPSTREAM_TRANSPORT: 'sdk' })]);
   });
   after(async () => {
@@ -141,8 +146,8 @@ describe('callers who leave', () => {
     it(`aborts the upstream call of a caller who leaves mid-attempt on a warm model (${transport} transport, both routes)`, async () => {
       const gateway = transport === 'lean' ? lean : sdk;
       const c = client(gateway);
-      assert.equal((await c.predict('answers-slowly')).status, 200); // warm
-      const put = await fetch(`${gateway.localMmeUrl}/_local/faults`, { method: 'PUT', body: JSON.stringify({ models: { 'answers-slowly.tar.gz': { latencyMs: 10_000 } } }) });
+      assert.equal((await c.predict('answers-slowly')).status, 200); // loads at once: warm from here
+      const put = await fetch(`${gateway.localMmeUrl}/_local/faults`, { method: 'PUT', body: JSON.stringify({ models: { 'answers-slowly.tar.gz': { loadDelayMs: 0, latencyMs: 10_000 } } }) });
       assert.equal(put.status, 200);
       for (const [route, send] of [
         ['REST', (signal: AbortSignal) => c.predict('answers-slowly', signal)],
