@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError, describeIssues, oneLine } from './config-error.js';
 
 const apiKeySchema = z.strictObject({
   /** Who the key belongs to; logged instead of the key. */
@@ -76,11 +77,11 @@ export function loadApiKeys(inline: string | undefined, path: string | undefined
   try {
     raw = parseYaml(inline ?? readFileSync(path!, 'utf8'));
   } catch (error) {
-    throw new Error(`${source}: cannot read: ${(error as Error).message}`);
+    throw new ConfigError(`${source}: cannot read: ${oneLine((error as Error).message)}`);
   }
   const parsed = apiKeysFileSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`${source}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`${source}: ${describeIssues(parsed.error)}`);
   }
   return new ApiKeyRegistry(parsed.data.keys);
 }

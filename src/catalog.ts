@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError, describeIssues, oneLine } from './config-error.js';
 import { gatewayError } from './errors.js';
 
 /** One URL path segment; no dots at the start so `.` and `..` can never be a name. */
@@ -90,7 +91,7 @@ export class ModelCatalog {
     for (const [name, entry] of Object.entries(file.models)) {
       const endpoint = entry.endpoint ?? settings.defaultEndpoint;
       if (!endpoint) {
-        throw new Error(`catalog: model "${name}" has no endpoint and SAGEMAKER_ENDPOINT_NAME is not set`);
+        throw new ConfigError(`MODEL_CATALOG: model "${name}" has no endpoint and SAGEMAKER_ENDPOINT_NAME is not set`);
       }
       const model: ResolvedModel = {
         name,
@@ -103,7 +104,7 @@ export class ModelCatalog {
       this.byTarget.set(targetKey(model.endpoint, model.targetModel), model);
     }
     if (file.policy === 'default-rule' && !settings.defaultEndpoint) {
-      throw new Error('catalog: policy default-rule needs SAGEMAKER_ENDPOINT_NAME (or set policy: catalog-only)');
+      throw new ConfigError('SAGEMAKER_ENDPOINT_NAME: required by the catalog policy default-rule (or set policy: catalog-only in MODEL_CATALOG)');
     }
   }
 
@@ -180,12 +181,11 @@ export function loadCatalogFile(path: string | undefined): CatalogFile {
   try {
     raw = parseYaml(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`MODEL_CATALOG: cannot read ${path}: ${(error as Error).message}`);
+    throw new ConfigError(`MODEL_CATALOG: cannot read ${path}: ${oneLine((error as Error).message)}`);
   }
   const parsed = catalogFileSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new Error(`MODEL_CATALOG: ${path} is invalid: ${problems.join('; ')}`);
+    throw new ConfigError(`MODEL_CATALOG: ${path} is invalid: ${describeIssues(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -4,6 +4,9 @@
  * definition fails the deployment instead of surfacing as odd behaviour under load.
  */
 import { z } from 'zod';
+import { ConfigError, describeIssues } from './config-error.js';
+
+export { ConfigError };
 
 const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 /** SageMaker's own payload limit for InvokeEndpoint. */
@@ -147,15 +150,10 @@ export interface GatewayConfig {
 /** Endpoint name the embedded local MME answers to when none is configured. */
 export const LOCAL_DEFAULT_ENDPOINT = 'local-mme';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+    throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error, 'environment')}`);
   }
   const e = parsed.data;
   const localMme =

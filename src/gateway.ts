@@ -45,20 +45,26 @@ export interface GatewayOptions {
 const LOCAL_CREDENTIALS = { accessKeyId: 'local-mme', secretAccessKey: 'local-mme-does-not-check-signatures' };
 
 export async function createGateway(config: GatewayConfig, logger: Logger, options: GatewayOptions): Promise<Gateway> {
+  // Every configuration source is read and validated before any server starts, so a bad
+  // setting stops start-up (ConfigError) without leaving a half-started local MME behind.
   const catalog = new ModelCatalog(loadCatalogFile(config.catalogPath), {
     defaultEndpoint: config.defaultEndpoint,
     defaultColdStartBudgetMs: config.coldStart.budgetMs,
   });
+  const auth = {
+    keys: loadApiKeys(config.apiKeys.inline, config.apiKeys.file),
+    metricsRequireKey: config.apiKeys.metricsRequireKey,
+  };
+  // Loaded only when used: a production task calling SageMaker never loads the local MME.
+  const localMmeConfig = config.localMme
+    ? (await import('./local-mme/config.js')).parseLocalMmeConfig(options.env ?? process.env)
+    : undefined;
 
   let runtimeUrl = config.runtimeUrl;
   let closeLocalMme = async () => {};
-  if (config.localMme) {
-    // Loaded only when used: a production task calling SageMaker never loads the local MME.
-    const [{ createLocalMme }, { parseLocalMmeConfig }] = await Promise.all([
-      import('./local-mme/server.js'),
-      import('./local-mme/config.js'),
-    ]);
-    const localMme = createLocalMme({ config: parseLocalMmeConfig(options.env ?? process.env), logger: logger.child({ component: 'local-mme' }) });
+  if (localMmeConfig) {
+    const { createLocalMme } = await import('./local-mme/server.js');
+    const localMme = createLocalMme({ config: localMmeConfig, logger: logger.child({ component: 'local-mme' }) });
     const { url } = await localMme.listen();
     runtimeUrl = url;
     closeLocalMme = () => localMme.close();
@@ -101,10 +107,6 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     },
   });
 
-  const auth = {
-    keys: loadApiKeys(config.apiKeys.inline, config.apiKeys.file),
-    metricsRequireKey: config.apiKeys.metricsRequireKey,
-  };
   if (!auth.keys) logger.warn('access control is off: no API_KEYS or API_KEYS_FILE configured');
   const app = createApp({ catalog, invoker, metrics, logger, lifecycle: options.lifecycle, maxBodyBytes: config.maxBodyBytes, wireReadyWaitMs: config.coldStart.wireReadyWaitMs, auth });
   return {

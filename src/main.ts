@@ -2,7 +2,8 @@
  * Process entry: configuration → dependencies → HTTP server; SIGTERM drains and exits.
  * A bad setting stops start-up with a message naming it (exit code 2).
  */
-import { ConfigError, loadConfig } from './config.js';
+import { exitOnStartupFailure } from './config-error.js';
+import { loadConfig } from './config.js';
 import { createGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { createHttpServer, listen } from './server.js';
@@ -45,8 +46,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  const message = error instanceof ConfigError ? error.message : `start-up failed: ${(error as Error)?.stack ?? String(error)}`;
-  process.stderr.write(`${JSON.stringify({ level: 'error', message, service: 'mme-gateway' })}\n`);
-  process.exit(error instanceof ConfigError ? 2 : 1);
-});
+main().catch((error: unknown) => exitOnStartupFailure('mme-gateway', error));

@@ -2,9 +2,11 @@
  * Settings of the local MME, read from the environment once (zod). The same variables
  * configure `npm run local-mme` and the copy the gateway embeds by default.
  */
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { INFERENCE_COMPONENT_NAME, MAX_NAME_LENGTH } from '../sagemaker-wire.js';
+import { ConfigError, describeIssues } from '../config-error.js';
 import { faultPlanSchema, type FaultPlan } from './faults.js';
 
 /** The repo's models/ directory, from src/local-mme (tsx) or dist/local-mme (compiled) alike. */
@@ -47,7 +49,7 @@ function parseInferenceComponents(value: string | undefined): Map<string, string
     const name = item.slice(0, separator).trim();
     const archive = item.slice(separator + 1).trim();
     if (separator < 1 || !archive || name.length > MAX_NAME_LENGTH || !INFERENCE_COMPONENT_NAME.test(name)) {
-      throw new Error(`invalid local MME configuration: LOCAL_MME_INFERENCE_COMPONENTS: "${item}" is not component-name=archive-path`);
+      throw new ConfigError(`invalid local MME configuration: LOCAL_MME_INFERENCE_COMPONENTS: "${item}" is not component-name=archive-path`);
     }
     components.set(name, archive);
   }
@@ -78,7 +80,7 @@ export interface LocalMmeConfig {
 export function parseLocalMmeConfig(env: NodeJS.ProcessEnv): LocalMmeConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`invalid local MME configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`invalid local MME configuration: ${describeIssues(parsed.error, 'environment')}`);
   }
   const e = parsed.data;
   let faults: FaultPlan = faultPlanSchema.parse({});
@@ -87,13 +89,16 @@ export function parseLocalMmeConfig(env: NodeJS.ProcessEnv): LocalMmeConfig {
     try {
       raw = JSON.parse(e.LOCAL_MME_FAULTS);
     } catch {
-      throw new Error('invalid local MME configuration: LOCAL_MME_FAULTS: must be JSON');
+      throw new ConfigError('invalid local MME configuration: LOCAL_MME_FAULTS: must be JSON');
     }
     const plan = faultPlanSchema.safeParse(raw);
     if (!plan.success) {
-      throw new Error(`invalid local MME configuration: LOCAL_MME_FAULTS: ${plan.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new ConfigError(`invalid local MME configuration: LOCAL_MME_FAULTS: ${describeIssues(plan.error)}`);
     }
     faults = plan.data;
+  }
+  if (!isDirectory(e.LOCAL_MME_MODEL_DIR)) {
+    throw new ConfigError(`invalid local MME configuration: LOCAL_MME_MODEL_DIR: ${e.LOCAL_MME_MODEL_DIR} is not a readable directory`);
   }
   return {
     port: e.LOCAL_MME_PORT,
@@ -112,4 +117,12 @@ export function parseLocalMmeConfig(env: NodeJS.ProcessEnv): LocalMmeConfig {
       provisionMs: e.LOCAL_MME_IC_PROVISION_MS,
     },
   };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

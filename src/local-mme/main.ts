@@ -2,6 +2,7 @@
  * `npm run local-mme`: the local SageMaker multi-model endpoint on its own, for pointing a
  * gateway (SAGEMAKER_RUNTIME_URL), boto3 or the AWS CLI at it. Settings: LOCAL_MME_* (config.ts).
  */
+import { exitOnStartupFailure } from '../config-error.js';
 import { createLogger } from '../logger.js';
 import { parseLocalMmeConfig } from './config.js';
 import { createLocalMme } from './server.js';
@@ -20,7 +21,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'error', message: (error as Error).message, service: 'local-mme' })}\n`);
-  process.exit(2);
-});
+main().catch((error: unknown) => exitOnStartupFailure('local-mme', error));

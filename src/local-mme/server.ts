@@ -14,6 +14,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { describeIssues } from '../config-error.js';
 import type { Logger } from '../logger.js';
 import type { LocalMmeConfig } from './config.js';
 import { FaultInjector, faultPlanSchema } from './faults.js';
@@ -224,7 +225,7 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
       return writeJson(res, 400, { message: 'Fault plan must be JSON.' });
     }
     const plan = faultPlanSchema.safeParse(parsed);
-    if (!plan.success) return writeJson(res, 400, { message: plan.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!plan.success) return writeJson(res, 400, { message: describeIssues(plan.error) });
     faults.set(plan.data);
     logger.info('local MME: fault plan set', { plan: plan.data });
     writeJson(res, 200, plan.data);

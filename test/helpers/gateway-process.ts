@@ -23,7 +23,7 @@ export interface RunningGateway {
 }
 
 /** The parent's environment without anything that would point the gateway at real AWS. */
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith('AWS_') || key.startsWith('SAGEMAKER_') || key.startsWith('LOCAL_MME') || key === 'MODEL_CATALOG') continue;

@@ -5,6 +5,7 @@
  * objectives below; anything else is refused with a message naming what is unsupported.
  */
 import { z } from 'zod';
+import { describeIssues } from '../../config-error.js';
 
 export const supportedObjectives = [
   'reg:squarederror',
@@ -91,7 +92,7 @@ export function parseXgboostModel(json: string): XgboostModel {
   }
   const parsed = modelSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new UnsupportedModelError(`xgboost-model is not a valid XGBoost JSON model: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new UnsupportedModelError(`xgboost-model is not a valid XGBoost JSON model: ${describeIssues(parsed.error)}`);
   }
   const { learner } = parsed.data;
   const objective = learner.objective.name;
