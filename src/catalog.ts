@@ -9,10 +9,10 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, describeIssues, oneLine } from './config-error.js';
 import { gatewayError } from './errors.js';
+import { isSageMakerName } from './sagemaker-wire.js';
 
 /** One URL path segment; no dots at the start so `.` and `..` can never be a name. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 /** SageMaker's TargetModel limit. */
 export const TARGET_MODEL_MAX_LENGTH = 1024;
 const DEFAULT_TARGET_SUFFIX = '.tar.gz';
@@ -35,10 +35,6 @@ export function isValidModelName(name: string): boolean {
   return MODEL_NAME.test(name) && !name.includes('..');
 }
 
-export function isValidEndpointName(name: string): boolean {
-  return name.length <= 63 && ENDPOINT_NAME.test(name);
-}
-
 /**
  * TargetModel is a key under the endpoint's S3 prefix. Printable ASCII only (no control or
  * Unicode look-alikes), no absolute path and no `.`/`..` segment, so a path can never name
@@ -51,7 +47,7 @@ export function isValidTargetModel(path: string): boolean {
   return path.split('/').every((segment) => segment !== '..' && segment !== '.');
 }
 
-const endpointName = z.string().refine(isValidEndpointName, 'must be a SageMaker endpoint name');
+const endpointName = z.string().refine(isSageMakerName, 'must be a SageMaker endpoint name');
 const targetModel = z.string().refine(isValidTargetModel, 'must be a relative path of printable ASCII without . or .. segments, at most 1024 characters');
 
 const catalogEntrySchema = z.strictObject({
@@ -138,7 +134,7 @@ export class ModelCatalog {
    * pairs the configuration could produce from a model name are reachable.
    */
   resolveTarget(endpoint: string, target: string): ResolvedModel {
-    if (!isValidEndpointName(endpoint)) {
+    if (!isSageMakerName(endpoint)) {
       throw gatewayError('INVALID_ENDPOINT_NAME', 'EndpointName must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])* and be at most 63 characters.');
     }
     if (!isValidTargetModel(target)) {

@@ -5,12 +5,10 @@
  */
 import { z } from 'zod';
 import { ConfigError, describeIssues } from './config-error.js';
+import { MAX_BODY_BYTES, isSageMakerName } from './sagemaker-wire.js';
 
 export { ConfigError };
 
-const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
-/** SageMaker's own payload limit for InvokeEndpoint. */
-export const SAGEMAKER_MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -33,7 +31,7 @@ export const configSchema = z
 
     SAGEMAKER_ENDPOINT_NAME: z.preprocess(
       emptyAsUndefined,
-      z.string().max(63).regex(ENDPOINT_NAME, 'must be a SageMaker endpoint name').optional(),
+      z.string().refine(isSageMakerName, 'must be a SageMaker endpoint name').optional(),
     ),
     AWS_REGION: optionalString,
     AWS_DEFAULT_REGION: optionalString,
@@ -41,7 +39,7 @@ export const configSchema = z
     LOCAL_MME: z.enum(['auto', 'on', 'off']).default('auto'),
     MODEL_CATALOG: optionalString,
 
-    MAX_BODY_BYTES: int(1, SAGEMAKER_MAX_BODY_BYTES, SAGEMAKER_MAX_BODY_BYTES),
+    MAX_BODY_BYTES: int(1, MAX_BODY_BYTES, MAX_BODY_BYTES),
     UPSTREAM_CONNECT_TIMEOUT_MS: int(1, 60_000, 3_000),
     // Above SageMaker's own 60 s wait for a loading model, so a slow load answers with
     // ModelNotReadyException instead of the socket giving up first.

@@ -30,6 +30,7 @@ export const sageMakerErrorStatus: Record<SageMakerErrorType, number> = {
 /** The namespace suffix SageMaker puts after the type in x-amzn-ErrorType. */
 const ERROR_NAMESPACE = 'http://internal.amazon.com/coral/com.amazon.sagemaker/';
 
+/** SageMaker's rule for EndpointName (isSageMakerName adds the length limit). */
 export const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 /**
  * InferenceComponentName (header X-Amzn-SageMaker-Inference-Component): botocore's
@@ -46,6 +47,12 @@ export const MAX_NAME_LENGTH = 63;
  */
 export const NO_CAPACITY_MESSAGE =
   'Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API.';
+
+export function isSageMakerName(name: string): boolean {
+  return name.length <= MAX_NAME_LENGTH && ENDPOINT_NAME.test(name);
+}
+
+/** SageMaker's own payload limit for InvokeEndpoint. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 /** `POST /endpoints/{EndpointName}/invocations` (the name is URL-encoded by the SDKs). */
 export const INVOCATIONS_PATH = /^\/endpoints\/([^/]+)\/invocations$/;

@@ -5,6 +5,7 @@
  * client may take to send its request (slow-loris).
  */
 import { createServer, type Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import type { Express } from 'express';
 import type { GatewayConfig } from './config.js';
 
@@ -27,7 +28,8 @@ export function createHttpServer(app: Express, settings: GatewayConfig['server']
   return server;
 }
 
-export function listen(server: Server, port: number, host: string): Promise<number> {
+/** Listens and resolves with the bound port (the real one when `port` is 0). */
+export function listen(server: NetServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -6,6 +6,7 @@
  * signal, or the drain timeout, ends the process promptly.
  */
 import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './logger.js';
 
 export interface ShutdownOptions {
@@ -41,7 +42,8 @@ export function createShutdownController(options: ShutdownOptions): ShutdownCont
     });
   });
 
-  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+  // Unreferenced: a pending grace or drain timer alone never keeps the process alive.
+  const unref = { ref: false };
 
   async function drain(signal: string): Promise<void> {
     const startedAt = Date.now();
@@ -49,7 +51,7 @@ export function createShutdownController(options: ShutdownOptions): ShutdownCont
     // The grace is for a load balancer noticing /readyz; Ctrl-C at a terminal has none to wait for.
     const graceMs = signal === 'SIGINT' ? 0 : options.graceMs;
     logger.info('shutdown: draining', { signal, inFlight, graceMs, drainTimeoutMs: options.drainTimeoutMs });
-    await sleep(Math.min(graceMs, options.drainTimeoutMs));
+    await sleep(Math.min(graceMs, options.drainTimeoutMs), undefined, unref);
     server.close();
     server.closeIdleConnections();
     const remainingMs = Math.max(0, options.drainTimeoutMs - (Date.now() - startedAt));
@@ -59,7 +61,7 @@ export function createShutdownController(options: ShutdownOptions): ShutdownCont
         new Promise<boolean>((resolve) => {
           onIdle = () => resolve(true);
         }),
-        sleep(remainingMs).then(() => false),
+        sleep(remainingMs, false, unref),
       ]));
     if (!drained) logger.warn('shutdown: drain timeout, closing remaining connections', { inFlight });
     server.closeAllConnections();

@@ -6,13 +6,13 @@
 import type { Request } from 'express';
 import { parse as parseContentType } from 'content-type';
 import { gatewayError } from '../errors.js';
+import { MAX_NAME_LENGTH, isSageMakerName } from '../sagemaker-wire.js';
 
 export const DEADLINE_HEADER = 'x-request-timeout-ms';
 export const MAX_CALLER_TIMEOUT_MS = 3_600_000;
 /** SageMaker's limit on Content-Type, Accept and CustomAttributes. */
 const MAX_HEADER_LENGTH = 1024;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-const VARIANT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 
 export interface PredictionInput {
   body: Buffer;
@@ -76,8 +76,8 @@ export function readPredictionInput(req: Request): PredictionInput {
   const accept = printableHeader(req, 'accept', MAX_HEADER_LENGTH);
   const customAttributes = printableHeader(req, 'x-amzn-sagemaker-custom-attributes', MAX_HEADER_LENGTH);
   const inferenceId = printableHeader(req, 'x-amzn-sagemaker-inference-id', 64);
-  const targetVariant = printableHeader(req, 'x-amzn-sagemaker-target-variant', 63);
-  if (targetVariant !== undefined && !VARIANT_NAME.test(targetVariant)) {
+  const targetVariant = printableHeader(req, 'x-amzn-sagemaker-target-variant', MAX_NAME_LENGTH);
+  if (targetVariant !== undefined && !isSageMakerName(targetVariant)) {
     throw gatewayError('INVALID_HEADER', 'x-amzn-sagemaker-target-variant must be a production variant name.', {
       extensions: { header: 'x-amzn-sagemaker-target-variant' },
     });

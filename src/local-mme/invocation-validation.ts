@@ -3,7 +3,7 @@
  * its ValidationError messages. An endpoint hosting inference components needs the component
  * header; a multi-model endpoint needs TargetModel.
  */
-import { ENDPOINT_NAME, INFERENCE_COMPONENT_NAME, MAX_NAME_LENGTH, type InvokeEndpointHeaders } from '../sagemaker-wire.js';
+import { ENDPOINT_NAME, INFERENCE_COMPONENT_NAME, MAX_NAME_LENGTH, type InvokeEndpointHeaders, isSageMakerName } from '../sagemaker-wire.js';
 
 const TARGET_MODEL = /^\S[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]*$/u;
 const MAX_TARGET_MODEL = 1024;
@@ -15,7 +15,7 @@ const constraintFailed = (member: string) => `1 validation error detected: Value
 
 /** The ValidationError message for a bad invocation, or undefined when it is valid. */
 export function validateInvocation(endpoint: string, headers: InvokeEndpointHeaders, endpoints: string[] | undefined): string | undefined {
-  if (endpoint.length > MAX_NAME_LENGTH || !ENDPOINT_NAME.test(endpoint)) {
+  if (!isSageMakerName(endpoint)) {
     return `1 validation error detected: Value '${endpoint}' at 'endpointName' failed to satisfy constraint.`;
   }
   if (endpoints && !endpoints.includes(endpoint)) {

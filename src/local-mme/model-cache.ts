@@ -8,6 +8,7 @@
  * so a later call tries again.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FaultInjector } from './faults.js';
 import type { LoadedModel, ModelLoader } from './model-runtime.js';
 
@@ -40,7 +41,6 @@ export interface ModelStats {
 type Loading = { state: 'loading'; done: Promise<LoadedModel> };
 type Loaded = { state: 'loaded'; model: LoadedModel; lastUsedAt: number };
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class ModelCache {
   private readonly loading = new Map<string, Loading>();

@@ -12,10 +12,11 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describeIssues } from '../config-error.js';
 import type { Logger } from '../logger.js';
+import { listen } from '../server.js';
 import type { LocalMmeConfig } from './config.js';
 import { FaultInjector, faultPlanSchema } from './faults.js';
 import { ModelCache } from './model-cache.js';
@@ -246,14 +247,7 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
   return {
     server,
     async listen() {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const { port } = server.address() as AddressInfo;
+      const port = await listen(server, config.port, config.host);
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       return { url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, port };
     },
@@ -297,5 +291,3 @@ async function fileExists(file: string): Promise<boolean> {
     return false;
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -10,14 +10,18 @@ import { createInterface } from 'node:readline';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
+export type LogLine = Record<string, unknown>;
+
 export interface RunningGateway {
   url: string;
   /** The embedded local MME's URL (undefined when LOCAL_MME=off). */
   localMmeUrl: string | undefined;
   process: ChildProcess;
   /** Every JSON log line the process printed so far. */
-  logs: Array<Record<string, unknown>>;
+  logs: LogLine[];
   stderr: string[];
+  /** The first log line (already printed or still to come) that matches: waits on the event, not a sleep. */
+  waitForLog(matches: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
 }
@@ -52,8 +56,25 @@ export async function startGateway(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Array<Record<string, unknown>> = [];
+  const logs: LogLine[] = [];
   const stderr: string[] = [];
+  const logWaiters = new Set<(line: LogLine) => void>();
+  const waitForLog = (matches: (line: LogLine) => boolean, timeoutMs = 10_000) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const seen = logs.find(matches);
+      if (seen) return resolve(seen);
+      const timer = setTimeout(() => {
+        logWaiters.delete(waiter);
+        reject(new Error(`no matching log line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = (line: LogLine) => {
+        if (!matches(line)) return;
+        clearTimeout(timer);
+        logWaiters.delete(waiter);
+        resolve(line);
+      };
+      logWaiters.add(waiter);
+    });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
 
   const listening = new Promise<RunningGateway>((resolve, reject) => {
@@ -70,6 +91,7 @@ export async function startGateway(
         return;
       }
       logs.push(record);
+      for (const waiter of logWaiters) waiter(record);
       if (record['message'] === 'embedded local MME started') localMmeUrl = String(record['url']);
       if (record['message'] === 'listening') {
         clearTimeout(timer);
@@ -80,6 +102,7 @@ export async function startGateway(
           logs,
           stderr,
           exited,
+          waitForLog,
           async stop(signal: NodeJS.Signals = 'SIGTERM') {
             if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
             child.kill(signal);

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { listen } from '../../src/server.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway-process.js';
 
 const SOCKET_TIMEOUT_MS = 500;
@@ -14,11 +14,6 @@ const CONNECT_TIMEOUT_MS = 300;
 const TRANSIENT_RETRIES = 2;
 /** Every attempt's timeout plus the backoffs between them, with room for a loaded CI machine. */
 const WORST_CASE_MS = (TRANSIENT_RETRIES + 1) * SOCKET_TIMEOUT_MS + 1_500;
-
-async function listenOnFreePort(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
 
 function gatewayAt(runtimeUrl: string) {
   return startGateway({
@@ -47,9 +42,9 @@ describe('absent upstream', () => {
   const gateways: Record<string, RunningGateway> = {};
 
   before(async () => {
-    const blackHolePort = await listenOnFreePort(blackHole);
+    const blackHolePort = await listen(blackHole, 0, '127.0.0.1');
     const closed = createServer();
-    refusedPort = await listenOnFreePort(closed);
+    refusedPort = await listen(closed, 0, '127.0.0.1');
     await new Promise((resolve) => closed.close(resolve)); // now nothing listens there
     const [refused, unresolvable, silent] = await Promise.all([
       gatewayAt(`http://127.0.0.1:${refusedPort}`),

@@ -93,8 +93,7 @@ describe('API keys on the real gateway', () => {
 
   it('logs the caller id, never the key', async () => {
     await predict('churn', { 'x-api-key': CHECKOUT_KEY, 'x-request-id': 'key-log-check' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const line = gateway.logs.find((entry) => entry['requestId'] === 'key-log-check');
+    const line = await gateway.waitForLog((entry) => entry['requestId'] === 'key-log-check');
     assert.equal(line?.['caller'], 'checkout');
     const everything = JSON.stringify(gateway.logs) + gateway.stderr.join('\n');
     for (const key of [CHECKOUT_KEY, OPS_KEY]) assert.ok(!everything.includes(key), 'a key reached the logs');

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_MODEL_DIR } from '../../src/local-mme/config.js';
+import { eventually } from '../helpers/eventually.js';
 import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
 const LOAD_DELAY_MS = 600;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('cold starts, single flight and breakers', () => {
   let gateway: RunningGateway;
@@ -125,7 +125,10 @@ describe('cold starts, single flight and breakers', () => {
     assert.equal(metricValue(await metrics(), 'mme_gateway_upstream_requests_total', { model: 'broken' }), brokenUpstreamBefore, 'nothing sent while open');
 
     await setFaults({ ...baseFaults, models: { ...baseFaults.models, 'broken.tar.gz': { loadDelayMs: 0 } } });
-    await sleep(1_100);
+    // The breaker's own reset timer lets one probe through: wait until it has fired.
+    await eventually('the model breaker to turn half-open', async () =>
+      ((await modelReport('broken'))['breakers'] as Record<string, string>)['model'] === 'half_open' || undefined,
+    );
     const recovered = await predict('broken');
     assert.equal(recovered.response.status, 200, recovered.text);
     assert.equal(((await modelReport('broken'))['breakers'] as Record<string, string>)['model'], 'closed');

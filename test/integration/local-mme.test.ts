@@ -14,6 +14,7 @@ import { parseLocalMmeConfig, DEFAULT_MODEL_DIR, type LocalMmeConfig } from '../
 import { createLocalMme, type LocalMme } from '../../src/local-mme/server.js';
 import { loadXgboostModel } from '../../src/local-mme/xgboost-loader.js';
 import { createLogger } from '../../src/logger.js';
+import { eventually } from '../helpers/eventually.js';
 import { invokeEndpoint, localRuntimeClient } from '../helpers/sdk-client.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
@@ -116,7 +117,8 @@ describe('local MME over the wire with the real AWS SDK', () => {
     assert.equal(first.errorName, 'ModelNotReadyException');
     assert.equal(first.status, 429);
     assert.deepEqual((await getJson(`${url}/_local/stats`))['loading'], ['a.tar.gz']);
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    // The load finishes on the local MME's own timer: wait for it to say so, not for a guess.
+    await eventually('a.tar.gz to load', async () => ((await getJson(`${url}/_local/stats`))['loaded'] as string[]).includes('a.tar.gz') || undefined);
     const later = await invokeEndpoint(client, { EndpointName: 'e', TargetModel: 'a.tar.gz', ContentType: 'text/csv', Body: CHURN_ROW });
     assert.equal(later.ok, true);
     const stats = await getJson(`${url}/_local/stats`);

@@ -139,7 +139,7 @@ describe('predict through the gateway and the local MME', () => {
 
   it('writes one JSON access line per request without the body', async () => {
     await predict(gateway, 'churn', CHURN_ROW, { 'x-request-id': 'log-check-1' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await gateway.waitForLog((line) => line['requestId'] === 'log-check-1');
     const lines = gateway.logs.filter((line) => line['requestId'] === 'log-check-1');
     assert.equal(lines.length, 1);
     const line = lines[0]!;

@@ -11,32 +11,21 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { listen } from '../../src/server.js';
+import { eventually } from '../helpers/eventually.js';
 import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
 
 const WARM_CALLS = 7;
+/** Prometheus scrapes on its own schedule; give it a few intervals. */
+const SCRAPE_WAIT = { timeoutMs: 20_000, intervalMs: 250 };
 const CHURN_ROW = '12,70.5,3,1,0,1';
 const IRIS_ROW = '5.1,3.5,1.4,0.2';
 
 async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const port = await listen(server, 0, '127.0.0.1');
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-async function poll<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    const value = await attempt().catch((error: unknown) => {
-      lastError = error;
-      return undefined;
-    });
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last error: ${String(lastError)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 interface PromResponse<T> {
@@ -121,25 +110,25 @@ describe('real Prometheus scraping the gateway', () => {
     for (let i = 0; i < WARM_CALLS; i++) assert.equal(await predict('churn', CHURN_ROW), 'warm');
     assert.equal(await predict('iris', IRIS_ROW), 'cold');
 
-    const target = await poll(`the gateway target to be up (prometheus log: ${prometheusLog.join('').slice(-2000)})`, async () => {
+    const target = await eventually(`the gateway target to be up (prometheus log: ${prometheusLog.join('').slice(-2000)})`, async () => {
       const response = await fetch(`${prometheusUrl}/api/v1/targets`);
       const body = (await response.json()) as PromResponse<{ activeTargets: Array<{ labels: Record<string, string>; health: string; scrapeUrl: string }> }>;
       return body.data.activeTargets.find((t) => t.labels['job'] === 'mme-gateway' && t.health === 'up');
-    });
+    }, SCRAPE_WAIT);
     assert.equal(target.scrapeUrl, `${gateway.url}/metrics`);
 
     // Wait for a scrape taken after the last call; the counts must then be exact, not "at least".
-    const churn = await poll('churn cold/warm series', async () => {
+    const churn = await eventually('churn cold/warm series', async () => {
       const result = await query('sum by (start) (mme_gateway_invocation_duration_seconds_count{model="churn"})');
       const counts = Object.fromEntries(result.map((r) => [r.metric['start'], Number(r.value[1])]));
       return counts['warm'] === WARM_CALLS ? counts : undefined;
-    });
+    }, SCRAPE_WAIT);
     assert.deepEqual(churn, { cold: 1, warm: WARM_CALLS });
 
-    const iris = await poll('iris series', async () => {
+    const iris = await eventually('iris series', async () => {
       const result = await query('sum by (start, outcome) (mme_gateway_invocation_duration_seconds_count{model="iris"})');
       return result.length > 0 ? result.map((r) => ({ ...r.metric, count: Number(r.value[1]) })) : undefined;
-    });
+    }, SCRAPE_WAIT);
     assert.deepEqual(iris, [{ start: 'cold', outcome: 'success', count: 1 }]);
 
     // The histogram is usable as the dashboard uses it: a warm p99 exists and sits below the cold one.

@@ -6,13 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startGateway } from '../helpers/gateway-process.js';
+import { eventually } from '../helpers/eventually.js';
+import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
 
 const LOAD_DELAY_MS = 1_500;
 const GRACE_MS = 300;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const predict = (url: string, model = 'churn') =>
   fetch(`${url}/models/${model}/predict`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '12,70.5,3,1,0,1' });
+
+/** In flight at the gateway: the in-flight gauge counts them, plus the /metrics request asking. */
+const requestsInFlight = (gateway: RunningGateway, count: number) =>
+  eventually(`${count} request(s) in flight`, async () => {
+    const exposition = await (await fetch(`${gateway.url}/metrics`)).text();
+    return metricValue(exposition, 'mme_gateway_inflight_requests') >= count + 1 || undefined;
+  });
+/** The gateway has taken the signal: readiness is off from the moment this line is written. */
+const drainingStarted = (gateway: RunningGateway) => gateway.waitForLog((line) => line['message'] === 'shutdown: draining');
 
 describe('graceful shutdown', () => {
   it('finishes an in-flight cold request while draining, then exits 0', async () => {
@@ -22,18 +31,29 @@ describe('graceful shutdown', () => {
       DRAIN_TIMEOUT_MS: '10000',
     });
     const sentAt = Date.now();
-    const inFlight = predict(gateway.url);
-    await sleep(200);
+    // Settled at once, so its outcome is handled even if it fails before the test reads it.
+    const inFlight = predict(gateway.url).then(
+      (response) => response,
+      (error: unknown) => error as Error,
+    );
+    await requestsInFlight(gateway, 1);
     gateway.process.kill('SIGTERM');
-    await sleep(50);
+    const drainingAt = Date.parse(String((await drainingStarted(gateway))['timestamp']));
     const readiness = await fetch(`${gateway.url}/readyz`);
     assert.equal(readiness.status, 503, 'not ready as soon as draining starts');
     assert.equal(readiness.headers.get('connection'), 'close');
 
-    await sleep(GRACE_MS + 200);
-    await assert.rejects(fetch(`${gateway.url}/healthz`), 'new connections are refused after the grace');
+    // Within the grace, connections are still accepted (answered with Connection: close); then refused.
+    const refusedAt = await eventually('new connections to be refused after the grace', () =>
+      fetch(`${gateway.url}/healthz`).then(
+        () => undefined,
+        () => Date.now(),
+      ),
+    );
+    assert.ok(refusedAt - drainingAt >= GRACE_MS, `not before the grace ends (${refusedAt - drainingAt} ms)`);
 
     const response = await inFlight;
+    assert.ok(response instanceof Response, String(response));
     assert.equal(response.status, 200, await response.clone().text());
     assert.equal(response.headers.get('x-model-start'), 'cold');
     assert.ok(Number(await response.text()) > 0);
@@ -48,7 +68,7 @@ describe('graceful shutdown', () => {
       startGateway({ LOCAL_MME_LOAD_DELAY_MS: '0', LOCAL_MME_FAULTS: '{"hang":true}', SHUTDOWN_GRACE_MS: '0', DRAIN_TIMEOUT_MS: '60000' }),
     ]);
     const hung = [predict(timed.url).catch(() => 'closed'), predict(twice.url).catch(() => 'closed')];
-    await sleep(200);
+    await Promise.all([requestsInFlight(timed, 1), requestsInFlight(twice, 1)]);
 
     let stoppedAt = Date.now();
     timed.process.kill('SIGTERM');
@@ -56,7 +76,8 @@ describe('graceful shutdown', () => {
     assert.ok(Date.now() - stoppedAt < 2_500, `drain timeout honoured (${Date.now() - stoppedAt} ms)`);
 
     twice.process.kill('SIGTERM');
-    await sleep(100);
+    // Two signals sent back to back may be delivered as one: send the second once the first is taken.
+    await drainingStarted(twice);
     stoppedAt = Date.now();
     twice.process.kill('SIGTERM');
     assert.equal(await twice.exited, 1);

@@ -33,11 +33,7 @@ describe('warm-up and preload', () => {
   };
 
   it('preloads MODEL_PRELOAD at start-up', async () => {
-    const deadline = Date.now() + 10_000;
-    while (!gateway.logs.some((line) => line['message'] === 'preload: warm' && line['model'] === 'iris')) {
-      assert.ok(Date.now() < deadline, 'iris was not preloaded');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await gateway.waitForLog((line) => line['message'] === 'preload: warm' && line['model'] === 'iris');
     const report = (await (await fetch(`${gateway.url}/models/iris`)).json()) as Record<string, unknown>;
     assert.equal(report['state'], 'warm');
     assert.equal((await predict('iris', '5.1,3.5,1.4,0.2')).headers.get('x-model-start'), 'warm');

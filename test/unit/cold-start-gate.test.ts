@@ -36,9 +36,10 @@ describe('cold-start gate', () => {
   it('rejects with QUEUE_FULL beyond the bound and with the timeout error after the wait', async () => {
     const gate = new ColdStartGate({ maxWaitersPerModel: 1 });
     await gate.enter('m', 1000, timeout);
-    const waiting = gate.enter('m', 20, timeout);
+    // The expectation is attached before anything else runs, so the rejection is never unhandled.
+    const timedOut = assert.rejects(gate.enter('m', 20, timeout), (e: unknown) => e instanceof GatewayError && e.code === 'MODEL_NOT_READY');
     await assert.rejects(gate.enter('m', 1000, timeout), (e: unknown) => e instanceof GatewayError && e.code === 'QUEUE_FULL');
-    await assert.rejects(waiting, (e: unknown) => e instanceof GatewayError && e.code === 'MODEL_NOT_READY');
+    await timedOut;
     assert.equal(gate.waiting('m'), 0);
     gate.failed('m');
     assert.equal(gate.activeModels, 0);
