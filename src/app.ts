@@ -56,8 +56,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', false);
 
-  app.use(requestContext);
-  app.use(accessLog(deps.logger, deps.metrics));
+  app.use(requestContext(deps.logger));
+  app.use(accessLog(deps.metrics));
   app.use(securityHeaders);
   app.use(authenticate(deps.auth));
   // The prediction routes first: every router passed costs path matching on the hot path.
@@ -68,7 +68,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(metricsRouter(deps.metrics));
   app.use(openApiRouter());
   app.use(notFoundHandler);
-  app.use(RUNTIME_ROUTE_PREFIX, runtimeErrorHandler(deps.logger));
-  app.use(errorHandler(deps.logger));
+  app.use(RUNTIME_ROUTE_PREFIX, runtimeErrorHandler());
+  app.use(errorHandler());
   return app;
 }

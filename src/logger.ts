@@ -1,7 +1,8 @@
 /**
- * winston, JSON lines on stdout (what CloudWatch Logs and the awslogs driver expect). Request
- * handlers log through a child logger that carries the request id, so every line of one
- * request can be found with one filter. Request bodies and headers are never logged.
+ * winston, JSON lines on stdout (what CloudWatch Logs and the awslogs driver expect). Each
+ * request logs through a child logger that carries its request id (made in
+ * http/request-context.ts), so every line of one request can be found with one filter.
+ * Request bodies and headers are never logged.
  */
 import winston from 'winston';
 import TransportStream from 'winston-transport';

@@ -4,11 +4,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { locals } from './request-context.js';
 
-export function accessLog(logger: Logger, metrics: GatewayMetrics) {
+export function accessLog(metrics: GatewayMetrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const context = locals(res);
     metrics.inflightRequests.inc();
@@ -25,8 +24,7 @@ export function accessLog(logger: Logger, metrics: GatewayMetrics) {
       // For a departed caller, whether it cost an upstream call (attempts, upstreamAborted say more).
       const departure = status === 499 ? { sentUpstream: (access.attempts ?? 0) > 0 } : {};
       metrics.httpRequests.inc({ route: access.route, method: req.method, status: String(status) });
-      logger.info('request', {
-        requestId: context.requestId,
+      context.logger.info('request', {
         method: req.method,
         status,
         latencyMs,

@@ -5,7 +5,6 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import { GatewayError, gatewayError, isGatewayError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import { locals } from './request-context.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -76,7 +75,7 @@ export function notFoundHandler(req: Request, res: Response): void {
   sendProblem(res, gatewayError('NOT_FOUND', `No route for ${req.method} ${req.path}.`));
 }
 
-export function errorHandler(logger: Logger) {
+export function errorHandler() {
   // Express recognises error middleware by its four parameters.
   return (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     const known = asGatewayError(error);
@@ -84,8 +83,7 @@ export function errorHandler(logger: Logger) {
       sendProblem(res, known);
       return;
     }
-    logger.error('unhandled error', {
-      requestId: locals(res).requestId,
+    locals(res).logger.error('unhandled error', {
       error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
     });
     sendProblem(res, gatewayError('INTERNAL_ERROR', 'An internal error occurred; the request id identifies it in the logs.'));

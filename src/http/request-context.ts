@@ -1,14 +1,16 @@
 /**
- * Per-request bookkeeping shared by the routes, the access log and the error handler:
- * the request id (the caller's X-Request-Id when it is sane, a fresh UUID otherwise), the
- * fields of the one access-log line each request produces, and the request's AbortSignal,
- * which fires when the caller's connection closes before the answer is complete.
+ * Per-request bookkeeping shared by the routes, the access log and the error handlers: the
+ * request id (the caller's X-Request-Id when it is sane, a fresh UUID otherwise), a child
+ * logger that puts it on every line the request writes, the fields of the one access-log line
+ * each request produces, and the request's AbortSignal, which fires when the caller's
+ * connection closes before the answer is complete.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
 import type { ResolvedModel } from '../catalog.js';
 import type { StartKind } from '../invoke/model-state.js';
+import type { Logger } from '../logger.js';
 
 /** Printable ASCII without spaces, bounded: safe to echo in a header and a log line. */
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -32,6 +34,8 @@ export interface AccessRecord {
 
 export interface RequestLocals {
   requestId: string;
+  /** Logs for this request: every line carries its requestId. */
+  logger: Logger;
   receivedAt: number;
   access: AccessRecord;
   /** Aborts when the caller goes away (connection closed) before the answer was written. */
@@ -49,21 +53,24 @@ export function locals(res: Response): RequestLocals {
   return res.locals as RequestLocals;
 }
 
-export function requestContext(req: Request, res: Response, next: NextFunction): void {
-  const offered = req.get('x-request-id');
-  const requestId = offered !== undefined && REQUEST_ID.test(offered) ? offered : randomUUID();
-  const context = locals(res);
-  context.requestId = requestId;
-  context.receivedAt = performance.now();
-  context.access = { route: 'unmatched' };
-  const departure = new AbortController();
-  context.signal = departure.signal;
-  // 'close' comes after 'finish' for an answered request; before it only if the caller left.
-  res.once('close', () => {
-    if (!res.writableFinished) departure.abort();
-  });
-  res.setHeader('X-Request-Id', requestId);
-  next();
+export function requestContext(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const offered = req.get('x-request-id');
+    const requestId = offered !== undefined && REQUEST_ID.test(offered) ? offered : randomUUID();
+    const context = locals(res);
+    context.requestId = requestId;
+    context.logger = logger.child({ requestId });
+    context.receivedAt = performance.now();
+    context.access = { route: 'unmatched' };
+    const departure = new AbortController();
+    context.signal = departure.signal;
+    // 'close' comes after 'finish' for an answered request; before it only if the caller left.
+    res.once('close', () => {
+      if (!res.writableFinished) departure.abort();
+    });
+    res.setHeader('X-Request-Id', requestId);
+    next();
+  };
 }
 
 /** Labels the request with its route template (bounded cardinality for metrics). */

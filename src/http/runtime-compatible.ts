@@ -18,7 +18,6 @@ import { type NextFunction, type Request, type RequestHandler, type Response, Ro
 import type { ModelCatalog } from '../catalog.js';
 import type { ErrorCode, GatewayError } from '../errors.js';
 import { gatewayError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import { type SageMakerErrorType, writeInvokeEndpointAnswer, writeSageMakerError } from '../sagemaker-wire.js';
 import { authorizeModel } from './auth.js';
 import { rawBody } from './predict.js';
@@ -110,18 +109,18 @@ export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
  * Errors under /endpoints are answered in SageMaker's encoding (type header, JSON body,
  * status) instead of problem+json, including those raised before the route (API keys).
  */
-export function runtimeErrorHandler(logger: Logger) {
+export function runtimeErrorHandler() {
   return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
     const known = asGatewayError(error);
     if (!known) {
       next(error); // the app's error handler logs it and answers 500 without internals
       return;
     }
-    sendSageMakerError(res, known, logger);
+    sendSageMakerError(res, known);
   };
 }
 
-function sendSageMakerError(res: Response, error: GatewayError, logger: Logger): void {
+function sendSageMakerError(res: Response, error: GatewayError): void {
   const context = locals(res);
   context.access.code = error.code;
   if (res.headersSent) {
@@ -143,5 +142,5 @@ function sendSageMakerError(res: Response, error: GatewayError, logger: Logger):
         }
       : {}),
   });
-  logger.debug('wire route error', { requestId: context.requestId, code: error.code, type });
+  context.logger.debug('wire route error', { code: error.code, type });
 }
