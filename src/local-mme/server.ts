@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeIssues } from '../config-error.js';
+import { ConfigError, describeIssues } from '../config-error.js';
 import type { Logger } from '../logger.js';
 import { listen } from '../server.js';
 import type { LocalMmeConfig } from './config.js';
@@ -69,7 +69,7 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
     archives: new Map(
       [...config.inferenceComponents.archives].map(([name, archive]) => {
         const archivePath = archivePathOf(archive);
-        if (!archivePath) throw new Error(`LOCAL_MME_INFERENCE_COMPONENTS: ${archive} is not a path under the model directory`);
+        if (!archivePath) throw new ConfigError(`invalid local MME configuration: LOCAL_MME_INFERENCE_COMPONENTS: ${archive} is not a path under the model directory`);
         return [name, archivePath];
       }),
     ),

@@ -66,6 +66,7 @@ const gatewayCases: Array<[string, Record<string, string>, string]> = [
   ['LOCAL_MME_FAULTS not JSON', { LOCAL_MME_FAULTS: '{oops' }, 'LOCAL_MME_FAULTS'],
   ['LOCAL_MME_FAULTS invalid', { LOCAL_MME_FAULTS: '{"errorRates":{"ModelError":2}}' }, 'LOCAL_MME_FAULTS'],
   ['LOCAL_MME_INFERENCE_COMPONENTS malformed', { LOCAL_MME_INFERENCE_COMPONENTS: 'no-archive' }, 'LOCAL_MME_INFERENCE_COMPONENTS'],
+  ['LOCAL_MME_INFERENCE_COMPONENTS escaping the model directory', { LOCAL_MME_INFERENCE_COMPONENTS: 'ic-a=../../etc/passwd' }, 'LOCAL_MME_INFERENCE_COMPONENTS'],
   ['LOCAL_MME_MODEL_DIR missing', { LOCAL_MME_MODEL_DIR: join(dir, 'no-such-dir') }, 'LOCAL_MME_MODEL_DIR'],
 ];
 
