@@ -7,17 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { parseLocalMmeConfig } from '../../src/local-mme/config.js';
 import { createLocalMme, type LocalMme } from '../../src/local-mme/server.js';
 import { createLogger } from '../../src/logger.js';
 import { NO_CAPACITY_MESSAGE } from '../../src/sagemaker-wire.js';
+import { eventually } from '../helpers/eventually.js';
 import { invokeEndpoint, localRuntimeClient } from '../helpers/sdk-client.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
 const logger = createLogger('error', { silent: true });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('local MME inference components and idle unloading', () => {
   const running: Array<{ mme: LocalMme; client: SageMakerRuntimeClient }> = [];
@@ -39,8 +40,9 @@ describe('local MME inference components and idle unloading', () => {
   };
 
   it('scales a component to zero when idle and provisions it once for a burst of refused calls', async () => {
-    const IDLE_MS = 200;
-    const PROVISION_MS = 400;
+    // Long enough that a busy machine still makes the first call, and the burst, inside them.
+    const IDLE_MS = 1_000;
+    const PROVISION_MS = 1_000;
     const { client, url } = await start({
       LOCAL_MME_INFERENCE_COMPONENTS: 'churn-ic=churn.tar.gz',
       LOCAL_MME_IC_IDLE_MS: String(IDLE_MS),
@@ -48,13 +50,14 @@ describe('local MME inference components and idle unloading', () => {
     });
     const call = () => invokeEndpoint(client, { EndpointName: 'ic-endpoint', InferenceComponentName: 'churn-ic', ContentType: 'text/csv', Body: CHURN_ROW });
 
+    const sentAt = performance.now(); // the component's last traffic is at or after this
     const warm = await call();
     assert.equal(warm.ok, true, warm.error?.message);
     assert.ok(Number(warm.body) > 0 && Number(warm.body) < 1);
     assert.equal(warm.variant, 'AllTraffic');
 
-    await sleep(IDLE_MS + 50);
-    assert.equal((await stats(url)).inferenceComponents['churn-ic']?.copies, 0, 'no traffic for the idle time: zero copies');
+    await eventually('zero copies after the idle time', async () => ((await stats(url)).inferenceComponents['churn-ic']?.copies === 0) || undefined);
+    assert.ok(performance.now() - sentAt >= IDLE_MS, 'not before the idle time');
 
     const refusedAt = performance.now();
     const refused = await Promise.all(Array.from({ length: 5 }, call));
@@ -105,7 +108,8 @@ describe('local MME inference components and idle unloading', () => {
   });
 
   it('unloads a model unused for LOCAL_MME_IDLE_UNLOAD_MS and reloads it on the next call', async () => {
-    const IDLE_MS = 300;
+    // Far above one call's time on a busy machine, so the busy model is never idle that long.
+    const IDLE_MS = 1_500;
     const { client, url } = await start({ LOCAL_MME_IDLE_UNLOAD_MS: String(IDLE_MS) });
     const call = (target: string) => invokeEndpoint(client, { EndpointName: 'mme', TargetModel: target, ContentType: 'text/csv', Body: CHURN_ROW });
     assert.equal((await call('churn.tar.gz')).ok, true);
