@@ -1,11 +1,23 @@
 /**
- * SageMaker Runtime's InvokeEndpoint on the wire (restJson1), both directions: reading the
- * request's headers and writing answers and errors exactly as SageMaker encodes them, so the
- * AWS SDKs, boto3 and the AWS CLI raise the same exception classes they raise against AWS.
- * Shared by the local MME and the gateway's SageMaker-compatible route.
+ * SageMaker Runtime's InvokeEndpoint on the wire (restJson1), both sides. As a server (the
+ * local MME, the gateway's SageMaker-compatible route): reading the request's headers and
+ * writing answers and errors exactly as SageMaker encodes them, so the AWS SDKs, boto3 and the
+ * AWS CLI raise the same exception classes they raise against AWS. As a client (the lean
+ * transport): reading an answer, and decoding an error into the SDK's exception class, as the
+ * SDK's own deserializer does.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import {
+  InternalDependencyException,
+  InternalFailure,
+  ModelError,
+  ModelNotReadyException,
+  SageMakerRuntimeServiceException,
+  ServiceUnavailable,
+  ValidationError,
+} from '@aws-sdk/client-sagemaker-runtime';
+import type { InvokeEndpointOutput } from './invoke/transport.js';
 
 export type SageMakerErrorType =
   | 'ValidationError'
@@ -68,21 +80,22 @@ export interface InvokeEndpointHeaders {
   inferenceId: string | undefined;
 }
 
-function single(headers: IncomingHttpHeaders, name: string): string | undefined {
+/** A header's value (the first, if repeated), from node:http's or undici's lower-cased headers. */
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
 export function readInvokeEndpointHeaders(headers: IncomingHttpHeaders): InvokeEndpointHeaders {
   return {
-    contentType: single(headers, 'content-type'),
-    accept: single(headers, 'accept'),
-    customAttributes: single(headers, 'x-amzn-sagemaker-custom-attributes'),
-    targetModel: single(headers, 'x-amzn-sagemaker-target-model'),
-    targetVariant: single(headers, 'x-amzn-sagemaker-target-variant'),
-    targetContainerHostname: single(headers, 'x-amzn-sagemaker-target-container-hostname'),
-    inferenceComponent: single(headers, 'x-amzn-sagemaker-inference-component'),
-    inferenceId: single(headers, 'x-amzn-sagemaker-inference-id'),
+    contentType: headerValue(headers, 'content-type'),
+    accept: headerValue(headers, 'accept'),
+    customAttributes: headerValue(headers, 'x-amzn-sagemaker-custom-attributes'),
+    targetModel: headerValue(headers, 'x-amzn-sagemaker-target-model'),
+    targetVariant: headerValue(headers, 'x-amzn-sagemaker-target-variant'),
+    targetContainerHostname: headerValue(headers, 'x-amzn-sagemaker-target-container-hostname'),
+    inferenceComponent: headerValue(headers, 'x-amzn-sagemaker-inference-component'),
+    inferenceId: headerValue(headers, 'x-amzn-sagemaker-inference-id'),
   };
 }
 
@@ -137,4 +150,67 @@ export function writeInvokeEndpointAnswer(res: ServerResponse, answer: InvokeEnd
   if (answer.customAttributes !== undefined) headers['X-Amzn-SageMaker-Custom-Attributes'] = answer.customAttributes;
   res.writeHead(200, headers);
   res.end(body);
+}
+
+// Client side: what the lean transport reads back.
+
+type ErrorFields = { message: string; $metadata: { httpStatusCode: number; requestId: string | undefined } };
+
+/** Exception classes by SageMaker error type: the same the SDK's deserializer picks. */
+const errorClasses: Record<string, (fields: ErrorFields, body: Record<string, unknown>) => Error> = {
+  ModelError: (fields, body) =>
+    new ModelError({
+      ...fields,
+      OriginalStatusCode: typeof body['OriginalStatusCode'] === 'number' ? body['OriginalStatusCode'] : undefined,
+      OriginalMessage: typeof body['OriginalMessage'] === 'string' ? body['OriginalMessage'] : undefined,
+      LogStreamArn: typeof body['LogStreamArn'] === 'string' ? body['LogStreamArn'] : undefined,
+    }),
+  ModelNotReadyException: (fields) => new ModelNotReadyException(fields),
+  ValidationError: (fields) => new ValidationError(fields),
+  InternalFailure: (fields) => new InternalFailure(fields),
+  ServiceUnavailable: (fields) => new ServiceUnavailable(fields),
+  InternalDependencyException: (fields) => new InternalDependencyException(fields),
+};
+
+/** restJson1's rule: the type is the part before ':' (header) or after '#' (body). */
+export function sanitizeErrorType(raw: string): string {
+  let type = raw;
+  if (type.includes(':')) type = type.split(':')[0]!;
+  if (type.includes(',')) type = type.split(',')[0]!;
+  if (type.includes('#')) type = type.split('#').pop()!;
+  return type.trim();
+}
+
+/** An error answer as the SDK's exception: the class by the type header (then body `code`, then `__type`). */
+export function decodeError(status: number, headers: IncomingHttpHeaders, text: string): Error {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON (a proxy's HTML page, say): the status alone classifies it.
+  }
+  const rawType = headerValue(headers, 'x-amzn-errortype') ?? (body['code'] as string | undefined) ?? (body['__type'] as string | undefined);
+  const type = rawType ? sanitizeErrorType(rawType) : undefined;
+  const message = (body['message'] ?? body['Message'] ?? `HTTP ${status}`) as string;
+  const fields: ErrorFields = { message: String(message), $metadata: { httpStatusCode: status, requestId: headerValue(headers, 'x-amzn-requestid') } };
+  const make = type ? errorClasses[type] : undefined;
+  if (make) return make(fields, body);
+  return new SageMakerRuntimeServiceException({
+    name: type ?? 'UnknownError',
+    $fault: status >= 500 ? 'server' : 'client',
+    ...fields,
+  });
+}
+
+/** An InvokeEndpoint answer: the output on success, else the decoded error thrown. */
+export function readInvokeEndpointAnswer(status: number, headers: IncomingHttpHeaders, body: Uint8Array): InvokeEndpointOutput {
+  if (status >= 300) throw decodeError(status, headers, new TextDecoder().decode(body));
+  return {
+    body,
+    contentType: headerValue(headers, 'content-type'),
+    customAttributes: headerValue(headers, 'x-amzn-sagemaker-custom-attributes'),
+    invokedVariant: headerValue(headers, 'x-amzn-invoked-production-variant'),
+    upstreamRequestId: headerValue(headers, 'x-amzn-requestid'),
+  };
 }

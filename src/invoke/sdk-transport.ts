@@ -6,21 +6,9 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { InvokeEndpointOutput, InvokeEndpointParams, UpstreamTransport } from './transport.js';
+import type { InvokeEndpointOutput, InvokeEndpointParams, TransportOptions, UpstreamTransport } from './transport.js';
 
-export interface SdkTransportOptions {
-  region: string;
-  /** Runtime URL override (local MME, VPC interface endpoint); undefined = the regional endpoint. */
-  endpointUrl: string | undefined;
-  connectTimeoutMs: number;
-  /** Idle-socket timeout; must exceed SageMaker's 60 s model-loading wait. */
-  socketTimeoutMs: number;
-  maxSockets: number;
-  /** Fixed credentials (only for the local MME, which does not check signatures). */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
-export function createSdkTransport(options: SdkTransportOptions): UpstreamTransport {
+export function createSdkTransport(options: TransportOptions): UpstreamTransport {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: 256 };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent(agentOptions);

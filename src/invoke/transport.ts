@@ -34,3 +34,16 @@ export interface UpstreamTransport {
   invokeEndpoint(params: InvokeEndpointParams, signal: AbortSignal): Promise<InvokeEndpointOutput>;
   close(): void;
 }
+
+/** How a transport reaches SageMaker Runtime (both transports take the same settings). */
+export interface TransportOptions {
+  region: string;
+  /** Runtime URL override (local MME, VPC interface endpoint); undefined = the regional endpoint. */
+  endpointUrl: string | undefined;
+  connectTimeoutMs: number;
+  /** Idle-socket timeout; must exceed SageMaker's 60 s model-loading wait. */
+  socketTimeoutMs: number;
+  maxSockets: number;
+  /** Fixed credentials (only for the local MME, which does not check signatures). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ModelError, ModelNotReadyException, SageMakerRuntimeServiceException, ValidationError } from '@aws-sdk/client-sagemaker-runtime';
-import { createLeanTransport, decodeError, regionalRuntimeUrl, sanitizeErrorType } from '../../src/invoke/lean-transport.js';
+import { createLeanTransport, regionalRuntimeUrl } from '../../src/invoke/lean-transport.js';
+import { decodeError, sanitizeErrorType } from '../../src/sagemaker-wire.js';
 
 describe('lean transport: error decoding (restJson1 rules)', () => {
   it('takes the type from x-amzn-ErrorType, dropping the namespace after ":"', () => {
