@@ -57,13 +57,20 @@ export function asGatewayError(error: unknown): GatewayError | undefined {
   return gatewayError('INVALID_REQUEST', 'The request could not be read (malformed URL, headers or body).');
 }
 
+/**
+ * Records the error's code for the access line; false when an answer has already started, in
+ * which case the connection is cut (the caller sees a broken answer, never a spliced one).
+ */
+export function mayAnswerError(res: Response, error: GatewayError): boolean {
+  locals(res).access.code = error.code;
+  if (!res.headersSent) return true;
+  res.destroy();
+  return false;
+}
+
 export function sendProblem(res: Response, error: GatewayError): void {
   const context = locals(res);
-  context.access.code = error.code;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
+  if (!mayAnswerError(res, error)) return;
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   res
     .status(error.status)

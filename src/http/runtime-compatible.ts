@@ -22,7 +22,7 @@ import { type SageMakerErrorType, writeInvokeEndpointAnswer, writeSageMakerError
 import { authorizeModel } from './auth.js';
 import { rawBody } from './predict.js';
 import { readPredictionInput } from './prediction-input.js';
-import { asGatewayError } from './problem.js';
+import { asGatewayError, mayAnswerError } from './problem.js';
 import { locals, routeLabel } from './request-context.js';
 import { type PredictionDeps, recordModel, runPrediction } from './run-prediction.js';
 
@@ -122,11 +122,7 @@ export function runtimeErrorHandler() {
 
 function sendSageMakerError(res: Response, error: GatewayError): void {
   const context = locals(res);
-  context.access.code = error.code;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
+  if (!mayAnswerError(res, error)) return;
   const type = sageMakerTypeOf[error.code];
   res.setHeader(GATEWAY_CODE_HEADER, error.code);
   const originalStatus = error.extensions['originalStatus'];

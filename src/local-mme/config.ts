@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { INFERENCE_COMPONENT_NAME, MAX_NAME_LENGTH } from '../sagemaker-wire.js';
 import { ConfigError, describeIssues } from '../config-error.js';
 import { faultPlanSchema, type FaultPlan } from './faults.js';
+import type { ModelCacheSettings } from './model-cache.js';
 
 /** The repo's models/ directory, from src/local-mme (tsx) or dist/local-mme (compiled) alike. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models', import.meta.url));
@@ -56,19 +57,13 @@ function parseInferenceComponents(value: string | undefined): Map<string, string
   return components;
 }
 
-export interface LocalMmeConfig {
+export interface LocalMmeConfig extends ModelCacheSettings {
   port: number;
   host: string;
   modelDir: string;
-  loadDelayMs: number;
-  readyWaitMs: number;
-  loadLimitMs: number;
-  memoryBytes: number;
   /** Endpoint names answered; undefined = any valid name. */
   endpoints: string[] | undefined;
   faults: FaultPlan;
-  /** 0 = models are unloaded only under memory pressure. */
-  idleUnloadMs: number;
   inferenceComponents: {
     /** Component name → archive path relative to the model directory. */
     archives: Map<string, string>;

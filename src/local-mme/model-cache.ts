@@ -17,15 +17,19 @@ export type ModelLookup =
   | { ok: false; reason: 'not_ready' }
   | { ok: false; reason: 'load_failed'; message: string };
 
-export interface ModelCacheOptions {
-  loader: ModelLoader;
-  faults: FaultInjector;
+/** The cache's settings, as LocalMmeConfig carries them (LOCAL_MME_* in config.ts). */
+export interface ModelCacheSettings {
   loadDelayMs: number;
   readyWaitMs: number;
   loadLimitMs: number;
   memoryBytes: number;
   /** Unload a model unused for this long (0 = only under memory pressure). */
-  idleUnloadMs?: number;
+  idleUnloadMs: number;
+}
+
+export interface ModelCacheOptions extends ModelCacheSettings {
+  loader: ModelLoader;
+  faults: FaultInjector;
   now?: () => number;
 }
 
@@ -144,7 +148,7 @@ export class ModelCache {
 
   /** Recency order is usage order, so the idle models are a prefix of `loaded`. */
   private unloadIdle(): void {
-    const idleMs = this.options.idleUnloadMs ?? 0;
+    const idleMs = this.options.idleUnloadMs;
     if (idleMs === 0) return;
     const cutoff = this.now() - idleMs;
     for (const [name, entry] of this.loaded) {

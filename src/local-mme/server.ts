@@ -55,15 +55,7 @@ type Invocation = { endpoint: string; headers: InvokeEndpointHeaders; body: Buff
 
 export function createLocalMme({ config, logger, loader = loadXgboostModel }: LocalMmeOptions): LocalMme {
   const faults = new FaultInjector(config.faults);
-  const cache = new ModelCache({
-    loader,
-    faults,
-    loadDelayMs: config.loadDelayMs,
-    readyWaitMs: config.readyWaitMs,
-    loadLimitMs: config.loadLimitMs,
-    memoryBytes: config.memoryBytes,
-    idleUnloadMs: config.idleUnloadMs,
-  });
+  const cache = new ModelCache({ ...config, loader, faults });
   const modelDir = path.resolve(config.modelDir);
   const components = new InferenceComponents({
     archives: new Map(
