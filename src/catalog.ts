@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ConfigError, describeIssues, oneLine } from './config-error.js';
 import { gatewayError } from './errors.js';
 import { isSageMakerName } from './sagemaker-wire.js';
+import type { ColdEvidenceSettings } from './invoke/cold-evidence.js';
 
 /** One URL path segment; no dots at the start so `.` and `..` can never be a name. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -29,6 +30,8 @@ export interface ResolvedModel {
   /** How long a caller may wait in total for this model to load (cold-start deadline). */
   coldStartBudgetMs: number;
   warmup: WarmupPayload | undefined;
+  /** Thresholds that tell a cold call from a warm one by its upstream time (cold-evidence.ts). */
+  coldEvidence: ColdEvidenceSettings;
 }
 
 export function isValidModelName(name: string): boolean {
@@ -57,6 +60,14 @@ const catalogEntrySchema = z.strictObject({
   warmup: z
     .strictObject({ contentType: z.string().min(1).max(1024), body: z.string().max(1024 * 1024) })
     .optional(),
+  /** Per-model overrides of COLD_BASELINE_FACTOR, COLD_BASELINE_FLOOR_MS and COLD_FIRST_CALL_MS. */
+  coldEvidence: z
+    .strictObject({
+      baselineFactor: z.number().min(1).max(1000).optional(),
+      baselineFloorMs: z.number().int().min(0).max(3_600_000).optional(),
+      firstCallMs: z.number().int().min(0).max(3_600_000).optional(),
+    })
+    .optional(),
 });
 
 export const catalogFileSchema = z.strictObject({
@@ -73,6 +84,7 @@ export type CatalogFile = z.infer<typeof catalogFileSchema>;
 export interface CatalogSettings {
   defaultEndpoint: string | undefined;
   defaultColdStartBudgetMs: number;
+  defaultColdEvidence: ColdEvidenceSettings;
 }
 
 export class ModelCatalog {
@@ -95,6 +107,7 @@ export class ModelCatalog {
         targetModel: entry.targetModel ?? `${name}${DEFAULT_TARGET_SUFFIX}`,
         coldStartBudgetMs: (entry.coldStartBudgetSeconds ?? 0) * 1000 || settings.defaultColdStartBudgetMs,
         warmup: entry.warmup,
+        coldEvidence: { ...settings.defaultColdEvidence, ...entry.coldEvidence },
       };
       this.byName.set(name, model);
       this.byTarget.set(targetKey(model.endpoint, model.targetModel), model);
@@ -162,6 +175,7 @@ export class ModelCatalog {
       targetModel: `${name}${DEFAULT_TARGET_SUFFIX}`,
       coldStartBudgetMs: this.settings.defaultColdStartBudgetMs,
       warmup: undefined,
+      coldEvidence: this.settings.defaultColdEvidence,
     };
   }
 }

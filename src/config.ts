@@ -8,6 +8,7 @@ import { ConfigError, describeIssues } from './config-error.js';
 import { MAX_BODY_BYTES, isSageMakerName } from './sagemaker-wire.js';
 
 export { ConfigError };
+import type { ColdEvidenceSettings } from './invoke/cold-evidence.js';
 
 
 const int = (min: number, max: number, fallback: number) =>
@@ -60,12 +61,20 @@ export const configSchema = z
     // SageMaker answers ModelNotReadyException after about 60 s and boto3 reads for 60 s: the
     // SageMaker-compatible route answers it a little earlier, so such clients see it, not a timeout.
     WIRE_READY_WAIT_MS: int(1, 3_600_000, 58_000),
+    // Cold from evidence (invoke/cold-evidence.ts). A reload shows as an upstream time well above
+    // the model's warm baseline; the floor keeps an ordinary slow inference from counting.
+    COLD_BASELINE_FACTOR: z.coerce.number().min(1).max(1000).default(5),
+    COLD_BASELINE_FLOOR_MS: int(0, 3_600_000, 1_000),
+    // With no baseline yet (first call by this process), slower than this counts as a load.
+    COLD_FIRST_CALL_MS: int(0, 3_600_000, 1_000),
 
     BREAKER_ERROR_THRESHOLD_PERCENT: int(1, 100, 50),
     BREAKER_VOLUME_THRESHOLD: int(1, 100_000, 10),
     BREAKER_ROLLING_WINDOW_MS: int(100, 600_000, 10_000),
     BREAKER_RESET_TIMEOUT_MS: int(10, 3_600_000, 30_000),
     BREAKER_MAX_MODELS: int(1, 1_000_000, 1_000),
+    // Envoy's outlier detection ejects a host after 5 consecutive 5xx.
+    BREAKER_CONSECUTIVE_FAILURES: int(1, 1_000, 5),
     MODEL_STATE_MAX: int(1, 10_000_000, 10_000),
     MODEL_PRELOAD: commaList,
 
@@ -121,6 +130,7 @@ export interface GatewayConfig {
     queueMax: number;
     /** SageMaker-compatible route: wait for a loading model before ModelNotReadyException. */
     wireReadyWaitMs: number;
+    evidence: ColdEvidenceSettings;
   };
   transientRetries: { maxRetries: number; baseDelayMs: number; budgetPercent: number };
   breakers: {
@@ -129,6 +139,7 @@ export interface GatewayConfig {
     rollingWindowMs: number;
     resetTimeoutMs: number;
     maxModelBreakers: number;
+    consecutiveFailures: number;
   };
   modelStateMax: number;
   preload: string[];
@@ -183,6 +194,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       retryMaxMs: e.NOT_READY_RETRY_MAX_MS,
       queueMax: e.COLD_QUEUE_MAX,
       wireReadyWaitMs: e.WIRE_READY_WAIT_MS,
+      evidence: {
+        baselineFactor: e.COLD_BASELINE_FACTOR,
+        baselineFloorMs: e.COLD_BASELINE_FLOOR_MS,
+        firstCallMs: e.COLD_FIRST_CALL_MS,
+      },
     },
     transientRetries: {
       maxRetries: e.TRANSIENT_RETRIES,
@@ -195,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       rollingWindowMs: e.BREAKER_ROLLING_WINDOW_MS,
       resetTimeoutMs: e.BREAKER_RESET_TIMEOUT_MS,
       maxModelBreakers: e.BREAKER_MAX_MODELS,
+      consecutiveFailures: e.BREAKER_CONSECUTIVE_FAILURES,
     },
     modelStateMax: e.MODEL_STATE_MAX,
     preload: e.MODEL_PRELOAD,

@@ -14,7 +14,7 @@ import { GatewayMetrics } from './metrics.js';
 import type { Lifecycle } from './http/health.js';
 import { BreakerRegistry } from './invoke/breakers.js';
 import { ColdStartGate } from './invoke/cold-start-gate.js';
-import { type InvocationTrace, Invoker } from './invoke/invoker.js';
+import { Invoker, newTrace } from './invoke/invoker.js';
 import { warmupAnswer, warmupPayload } from './invoke/warmup.js';
 import { NO_SAGEMAKER_HEADERS } from './http/prediction-input.js';
 import { ModelStateStore, endpointOfKey } from './invoke/model-state.js';
@@ -50,6 +50,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
   const catalog = new ModelCatalog(loadCatalogFile(config.catalogPath), {
     defaultEndpoint: config.defaultEndpoint,
     defaultColdStartBudgetMs: config.coldStart.budgetMs,
+    defaultColdEvidence: config.coldStart.evidence,
   });
   const auth = {
     keys: loadApiKeys(config.apiKeys.inline, config.apiKeys.file),
@@ -117,13 +118,13 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     runtimeUrl,
     async preload(name) {
       const model = catalog.resolve(name);
-      const trace: InvocationTrace = { start: 'cold', attempts: 0, upstreamRequestId: undefined };
+      const trace = newTrace();
       const request = { model, ...warmupPayload(model), ...NO_SAGEMAKER_HEADERS, callerTimeoutMs: undefined, receivedAt: performance.now() };
       const containerAnswer = await invoker.invoke(request, trace).then(
         () => warmupAnswer(),
         (error: unknown) => warmupAnswer(error),
       );
-      return { containerAnswer, start: trace.start, attempts: trace.attempts };
+      return { containerAnswer, start: trace.modelStart, attempts: trace.attempts };
     },
     async close() {
       breakers.shutdown();

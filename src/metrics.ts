@@ -43,9 +43,23 @@ export class GatewayMetrics {
 
   readonly invocationDuration = new Histogram({
     name: 'mme_gateway_invocation_duration_seconds',
-    help: 'End-to-end gateway latency of one prediction request, split by cold or warm model start.',
+    help:
+      'End-to-end gateway latency of one prediction request. start="cold" only on evidence of a model load: ' +
+      'the call met ModelNotReadyException, waited for another call\'s load, or its upstream time was above ' +
+      'max(baseline x COLD_BASELINE_FACTOR, baseline + COLD_BASELINE_FLOOR_MS) of the model\'s warm baseline ' +
+      '(or, with no baseline yet, above COLD_FIRST_CALL_MS); otherwise "warm". First sight is not evidence.',
     labelNames: ['model', 'endpoint', 'start', 'outcome'] as const,
     buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  readonly coldStarts = new Counter({
+    name: 'mme_gateway_cold_starts_total',
+    help:
+      'Prediction requests labelled start="cold", by the evidence: not_ready (met ModelNotReadyException), ' +
+      'waited (waited for another call\'s load), inferred_reload (upstream time far above the warm baseline: ' +
+      'an unannounced reload), slow_first_call (no baseline yet, upstream time above COLD_FIRST_CALL_MS).',
+    labelNames: ['model', 'endpoint', 'reason'] as const,
     registers: [this.registry],
   });
 

@@ -19,15 +19,25 @@ export interface ModelsRouteDeps extends PredictionDeps {
   maxBodyBytes: number;
 }
 
+const isoOrNull = (epochMs: number | undefined) => (epochMs === undefined ? null : new Date(epochMs).toISOString());
+const msOrNull = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms * 1000) / 1000);
+
+/** One model's state as the gateway learnt it from calls (invoke/model-state.ts). */
 function describe(report: ModelReport) {
+  const failure = report.lastFailure;
   return {
     name: report.name,
     endpoint: report.endpoint,
     targetModel: report.targetModel,
     state: report.state,
-    lastSuccessAt: report.lastSuccessAt === undefined ? null : new Date(report.lastSuccessAt).toISOString(),
-    lastLatencyMs: report.lastLatencyMs === undefined ? null : Math.round(report.lastLatencyMs * 1000) / 1000,
+    lastSuccessAt: isoOrNull(report.lastSuccessAt),
+    lastLatencyMs: msOrNull(report.lastLatencyMs),
     lastStart: report.lastStart ?? null,
+    warmBaselineMs: msOrNull(report.warmBaselineMs),
+    lastColdReason: report.lastColdReason ?? null,
+    lastColdAt: isoOrNull(report.lastColdAt),
+    lastError: failure ? { code: failure.error.code, status: failure.error.status, detail: failure.error.message, at: isoOrNull(failure.at) } : null,
+    consecutiveFailures: report.consecutiveFailures,
     breakers: report.breakers,
     waiting: report.waiting,
   };
@@ -41,7 +51,7 @@ export function modelsRouter(deps: ModelsRouteDeps): Router {
     const reports = deps.catalog.listedModels().map((model) => describe(deps.invoker.report(model)));
     for (const status of deps.invoker.knownModels()) {
       if (!listed.has(`${status.endpoint}\n${status.targetModel}`)) {
-        reports.push(describe(deps.invoker.report({ ...status, coldStartBudgetMs: 0, warmup: undefined })));
+        reports.push(describe(deps.invoker.report(status)));
       }
     }
     res.json({ policy: deps.catalog.policy, models: reports.filter((report) => visibleTo(res, report.name)) });

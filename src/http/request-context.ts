@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
 import type { ResolvedModel } from '../catalog.js';
-import type { StartKind } from '../invoke/model-state.js';
 import type { Logger } from '../logger.js';
+import type { ColdReason, StartKind } from '../invoke/cold-evidence.js';
 
 /** Printable ASCII without spaces, bounded: safe to echo in a header and a log line. */
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -24,6 +24,8 @@ export interface AccessRecord {
   targetModel?: string;
   code?: string;
   start?: StartKind;
+  /** Why the call counts as cold (absent when warm). */
+  coldReason?: ColdReason | undefined;
   attempts?: number;
   bytesIn?: number;
   bytesOut?: number;

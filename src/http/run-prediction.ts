@@ -7,7 +7,7 @@ import type { Response } from 'express';
 import type { ResolvedModel } from '../catalog.js';
 import { isGatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { InvocationRequest, InvocationResult, InvocationTrace, Invoker } from '../invoke/invoker.js';
+import { type InvocationRequest, type InvocationResult, type Invoker, newTrace } from '../invoke/invoker.js';
 import type { PredictionInput } from './prediction-input.js';
 import { locals } from './request-context.js';
 
@@ -58,7 +58,7 @@ async function invokeAndRecord(
   recordModel(res, model);
   context.access.bytesIn = input.body.length;
   deps.metrics.payloadBytes.observe({ direction: 'request' }, input.body.length);
-  const trace: InvocationTrace = { start: 'cold', attempts: 0, upstreamRequestId: undefined };
+  const trace = newTrace();
   try {
     const request: InvocationRequest = {
       model,
@@ -75,9 +75,14 @@ async function invokeAndRecord(
     if (isGatewayError(error)) context.access.code = error.code; // before the access line of a caller who left
     throw error;
   } finally {
-    Object.assign(context.access, { start: trace.start, attempts: trace.attempts, upstreamRequestId: trace.upstreamRequestId });
+    Object.assign(context.access, {
+      start: trace.modelStart,
+      coldReason: trace.coldReason,
+      attempts: trace.attempts,
+      upstreamRequestId: trace.upstreamRequestId,
+    });
     if (trace.upstreamAborted) context.access.upstreamAborted = true;
-    if (!res.headersSent) res.setHeader('X-Model-Start', trace.start);
+    if (!res.headersSent) res.setHeader('X-Model-Start', trace.modelStart);
   }
 }
 

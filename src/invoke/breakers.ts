@@ -1,15 +1,19 @@
 /**
  * Circuit breakers (opossum): one per endpoint, for endpoint-wide trouble (5xx, throttling,
  * timeouts, connection errors), and one per model, for a model whose container keeps failing
- * (ModelError with a 5xx original status). A model still loading and a caller's bad input
- * never count. Model breakers live in a bounded LRU and are shut down on eviction, so
- * thousands of models never mean thousands of live breakers and timers.
+ * or whose load fails (ModelError with a 5xx original status). A model still loading and a
+ * caller's bad input never count. A model breaker opens on either of two triggers: opossum's
+ * error rate over its rolling window (high call rates), or `consecutiveFailures` model failures
+ * in a row whatever the rate (Envoy's outlier detection ejects after 5 consecutive 5xx), so a
+ * model whose every call fails opens even when its calls are seconds apart. Model breakers live
+ * in a bounded LRU and are shut down on eviction, so thousands of models never mean thousands
+ * of live breakers and timers.
  */
 import CircuitBreaker from 'opossum';
 import { LRUCache } from 'lru-cache';
 import { gatewayError } from '../errors.js';
 import type { BreakerScope, BreakerStateName, GatewayMetrics } from '../metrics.js';
-import { isEndpointFailure, isModelFailure } from './upstream-errors.js';
+import { UpstreamFailure } from './upstream-errors.js';
 
 type Action = () => Promise<unknown>;
 type Breaker = CircuitBreaker<[Action], unknown>;
@@ -20,6 +24,8 @@ export interface BreakerSettings {
   rollingWindowMs: number;
   resetTimeoutMs: number;
   maxModelBreakers: number;
+  /** Model failures in a row that open a model's breaker whatever the rate. */
+  consecutiveFailures: number;
 }
 
 interface TrackedBreaker {
@@ -28,6 +34,8 @@ interface TrackedBreaker {
   model: string;
   /** When the breaker last opened: Retry-After is the time left until its half-open probe. */
   openedAt: number;
+  /** Failures in a row (model breakers): reset by a success or the container's own 4xx answer. */
+  consecutiveFailures: number;
 }
 
 export interface BreakerStates {
@@ -57,14 +65,22 @@ export class BreakerRegistry {
 
   /**
    * Runs one upstream attempt through the endpoint breaker and then the model breaker.
-   * An open breaker rejects at once with CIRCUIT_OPEN and a Retry-After.
+   * An open breaker rejects at once with CIRCUIT_OPEN and a Retry-After. `attempt` rejects
+   * with an UpstreamFailure, whose classification decides what counts against which breaker.
    */
   async run<T>(endpoint: string, modelKey: string, modelName: string, attempt: () => Promise<T>): Promise<T> {
     const endpointBreaker = this.endpointBreaker(endpoint);
     const modelBreaker = this.modelBreaker(endpoint, modelKey, modelName);
     this.rejectIfOpen(endpointBreaker, `endpoint "${endpoint}"`);
     this.rejectIfOpen(modelBreaker, `model "${modelName}"`);
-    return (await endpointBreaker.breaker.fire(() => modelBreaker.breaker.fire(attempt))) as T;
+    try {
+      const output = (await endpointBreaker.breaker.fire(() => modelBreaker.breaker.fire(attempt))) as T;
+      modelBreaker.consecutiveFailures = 0;
+      return output;
+    } catch (error) {
+      if (error instanceof UpstreamFailure) this.countConsecutive(modelBreaker, error);
+      throw error;
+    }
   }
 
   states(endpoint: string, modelKey: string): BreakerStates {
@@ -94,10 +110,18 @@ export class BreakerRegistry {
     });
   }
 
+  /** A loading model (ModelNotReady) and endpoint trouble neither count nor reset the run. */
+  private countConsecutive(tracked: TrackedBreaker, failure: UpstreamFailure): void {
+    if (failure.containerAnswered) tracked.consecutiveFailures = 0;
+    if (!failure.modelFailure) return;
+    tracked.consecutiveFailures++;
+    if (tracked.consecutiveFailures >= this.settings.consecutiveFailures) tracked.breaker.open(); // no-op when already open
+  }
+
   private endpointBreaker(endpoint: string): TrackedBreaker {
     let tracked = this.endpoints.get(endpoint);
     if (!tracked) {
-      tracked = this.create('endpoint', endpoint, '', isEndpointFailure);
+      tracked = this.create('endpoint', endpoint, '', (failure) => failure.endpointFailure);
       this.endpoints.set(endpoint, tracked);
     }
     return tracked;
@@ -106,14 +130,14 @@ export class BreakerRegistry {
   private modelBreaker(endpoint: string, key: string, modelName: string): TrackedBreaker {
     let tracked = this.models.get(key);
     if (!tracked) {
-      tracked = this.create('model', endpoint, modelName, isModelFailure);
+      tracked = this.create('model', endpoint, modelName, (failure) => failure.modelFailure);
       this.models.set(key, tracked);
       this.metrics.breakersLive.set(this.models.size);
     }
     return tracked;
   }
 
-  private create(scope: BreakerScope, endpoint: string, model: string, isFailure: (error: unknown) => boolean): TrackedBreaker {
+  private create(scope: BreakerScope, endpoint: string, model: string, isFailure: (failure: UpstreamFailure) => boolean): TrackedBreaker {
     const breaker: Breaker = new CircuitBreaker((action: Action) => action(), {
       // Attempts are already bounded by the invoker's own per-attempt timeout.
       timeout: false,
@@ -121,14 +145,14 @@ export class BreakerRegistry {
       volumeThreshold: this.settings.volumeThreshold,
       rollingCountTimeout: this.settings.rollingWindowMs,
       resetTimeout: this.settings.resetTimeoutMs,
-      errorFilter: (error: unknown) => !isFailure(error),
+      errorFilter: (error: unknown) => !(error instanceof UpstreamFailure && isFailure(error)),
       // Only the error ratio is used. Latency percentiles keep every call's latency in arrays,
       // and snapshots run a timer per breaker computing stats nobody reads: with a thousand
       // model breakers both cost memory and CPU on the hot path.
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
     });
-    const tracked: TrackedBreaker = { breaker, endpoint, model, openedAt: 0 };
+    const tracked: TrackedBreaker = { breaker, endpoint, model, openedAt: 0, consecutiveFailures: 0 };
     breaker.on('open', () => {
       tracked.openedAt = this.now();
       this.metrics.breakersOpen.inc({ scope });

@@ -1,31 +1,26 @@
 /**
- * The path from a resolved model to SageMaker: breakers → cold-start gate (single-flight) →
- * InvokeEndpoint attempts, with ModelNotReadyException retried until the deadline and
- * transient errors retried a few times within the retry budget. Callers see one answer:
- * a result, or one GatewayError.
+ * The path from a resolved model to SageMaker. A model not known warm goes through the
+ * cold-start gate (single flight: one probe, the others wait); then InvokeEndpoint attempts, each
+ * through the endpoint and model breakers, with ModelNotReadyException retried until the
+ * deadline and transient errors retried a few times within the retry budget. Callers see one
+ * answer: a result, or one GatewayError. Every call is labelled cold or warm from the evidence
+ * it gathered on the way (cold-evidence.ts), and its outcome teaches the model state.
  *
  * Caller departure: `request.signal` aborts when the caller's connection closes. The invoker
  * checks it at the few points that wait or send (the gate, the backoff sleep, each attempt) and
  * aborts an attempt in flight, so nothing is sent, or kept running, for a caller who has gone.
  */
-import { performance } from 'node:perf_hooks';
 import type { ResolvedModel } from '../catalog.js';
 import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { BreakerRegistry, BreakerStates } from './breakers.js';
+import { type ColdReason, type StartKind, coldReasonFromTiming } from './cold-evidence.js';
 import type { ColdStartGate } from './cold-start-gate.js';
-import { type ModelStateStore, type ModelStatus, type StartKind, modelKey } from './model-state.js';
-import { RetryBudget, backoffDelayMs, delay } from './retry-policy.js';
-import type { InvokeEndpointOutput, UpstreamTransport } from './transport.js';
-import {
-  AttemptAbandonedError,
-  AttemptTimeoutError,
-  callerGoneError,
-  classifyUpstreamError,
-  invocationOutcome,
-  isTransient,
-  toGatewayError,
-} from './upstream-errors.js';
+import { type ModelRef, type ModelStateStore, type ModelStatus, modelKey, unknownModel } from './model-state.js';
+import { type Clock, RetryBudget, backoffDelayMs, systemClock } from './retry-policy.js';
+import { UpstreamAttempts } from './attempt.js';
+import type { InvokeEndpointOutput, InvokeEndpointParams, UpstreamTransport } from './transport.js';
+import { UpstreamFailure, invocationOutcome, isTransient, toGatewayError } from './upstream-errors.js';
 
 export interface InvocationRequest {
   model: ResolvedModel;
@@ -37,7 +32,7 @@ export interface InvocationRequest {
   targetVariant: string | undefined;
   /** The caller's own timeout in ms (deadline header), if it sent one. */
   callerTimeoutMs: number | undefined;
-  /** performance.now() when the gateway received the request. */
+  /** When the gateway received the request, on the invoker's clock (performance.now()). */
   receivedAt: number;
   /** Aborts when the caller has gone (its connection closed); absent for gateway-made calls. */
   signal?: AbortSignal | undefined;
@@ -50,11 +45,18 @@ export interface InvocationRequest {
 
 /** Filled in while the invocation runs; read by the HTTP layer for headers and the access log. */
 export interface InvocationTrace {
-  start: StartKind;
+  /** The X-Model-Start label: cold when `coldReason` is set, once the invocation is over. */
+  modelStart: StartKind;
+  /** The evidence that made the call cold (the first found), if any. */
+  coldReason: ColdReason | undefined;
   attempts: number;
   upstreamRequestId: string | undefined;
   /** Set when an attempt already sent upstream was aborted because the caller left. */
   upstreamAborted?: boolean;
+}
+
+export function newTrace(): InvocationTrace {
+  return { modelStart: 'warm', coldReason: undefined, attempts: 0, upstreamRequestId: undefined };
 }
 
 export type InvocationResult = InvokeEndpointOutput;
@@ -76,6 +78,8 @@ export interface InvokerDeps {
   metrics: GatewayMetrics;
   settings: InvokerSettings;
   random?: () => number;
+  /** Monotonic time and waiting (performance.now and setTimeout unless a test injects its own). */
+  clock?: Clock;
 }
 
 export interface ModelReport extends ModelStatus {
@@ -83,48 +87,50 @@ export interface ModelReport extends ModelStatus {
   waiting: number;
 }
 
-/** A warm model answered ModelNotReadyException (SageMaker unloaded it): go through the gate. */
-class BecameCold extends Error {}
+/**
+ * How the attempts of one caller ended: answered, or the model turned out to be loading while
+ * the caller was not the probe (it then joins the gate like any caller of a cold model).
+ */
+type AttemptsOutcome = { kind: 'answered'; output: InvokeEndpointOutput } | { kind: 'model_loading' };
+
+/** The probe retries ModelNotReadyException itself; a direct caller hands over to the gate. */
+type CallerRole = 'probe' | 'direct';
 
 export class Invoker {
   private readonly budgets = new Map<string, RetryBudget>();
   private readonly random: () => number;
+  private readonly clock: Clock;
+  private readonly attempts: UpstreamAttempts;
 
   constructor(private readonly deps: InvokerDeps) {
     this.random = deps.random ?? Math.random;
+    this.clock = deps.clock ?? systemClock;
+    const { transport, breakers, metrics, settings } = deps;
+    this.attempts = new UpstreamAttempts({ transport, breakers, metrics, clock: this.clock, socketTimeoutMs: settings.socketTimeoutMs });
   }
 
   async invoke(request: InvocationRequest, trace: InvocationTrace): Promise<InvocationResult> {
     const { model } = request;
-    const modelLabel = this.deps.metrics.modelLabel(model.name);
+    let outcome: ReturnType<typeof invocationOutcome> = 'success';
     try {
-      const result = await this.invokeWithColdStart(request, trace);
-      this.deps.metrics.invocationDuration.observe(
-        { model: modelLabel, endpoint: model.endpoint, start: trace.start, outcome: 'success' },
-        (performance.now() - request.receivedAt) / 1000,
-      );
-      return result;
+      return await this.invokeWithColdStart(request, trace);
     } catch (error) {
       const failure = isGatewayError(error) ? error : toGatewayError(error);
-      this.deps.metrics.invocationDuration.observe(
-        { model: modelLabel, endpoint: model.endpoint, start: trace.start, outcome: invocationOutcome(failure) },
-        (performance.now() - request.receivedAt) / 1000,
-      );
+      outcome = invocationOutcome(failure);
       throw failure;
+    } finally {
+      trace.modelStart = trace.coldReason ? 'cold' : 'warm';
+      const { metrics } = this.deps;
+      const modelLabel = metrics.modelLabel(model.name);
+      const seconds = (this.clock.now() - request.receivedAt) / 1000;
+      metrics.invocationDuration.observe({ model: modelLabel, endpoint: model.endpoint, start: trace.modelStart, outcome }, seconds);
+      if (trace.coldReason) metrics.coldStarts.inc({ model: modelLabel, endpoint: model.endpoint, reason: trace.coldReason });
     }
   }
 
-  report(model: ResolvedModel): ModelReport {
+  report(model: ModelRef): ModelReport {
+    const status = this.deps.states.get(model) ?? unknownModel(model);
     const key = modelKey(model.endpoint, model.targetModel);
-    const status = this.deps.states.get(key) ?? {
-      name: model.name,
-      endpoint: model.endpoint,
-      targetModel: model.targetModel,
-      state: 'cold' as const,
-      lastSuccessAt: undefined,
-      lastLatencyMs: undefined,
-      lastStart: undefined,
-    };
     return { ...status, name: model.name, breakers: this.deps.breakers.states(model.endpoint, key), waiting: this.deps.gate.waiting(key) };
   }
 
@@ -134,33 +140,37 @@ export class Invoker {
 
   private async invokeWithColdStart(request: InvocationRequest, trace: InvocationTrace): Promise<InvocationResult> {
     const { model } = request;
+    const { states, gate } = this.deps;
     const key = modelKey(model.endpoint, model.targetModel);
     const deadlineAt = request.receivedAt + Math.min(model.coldStartBudgetMs, request.callerTimeoutMs ?? Infinity);
     // Waiting on a load (queue and probe retries) may be bounded tighter than the whole request.
     const loadDeadlineAt = Math.min(deadlineAt, request.receivedAt + (request.loadWaitMs ?? Infinity));
     this.budget(model.endpoint).recordRequest();
-    trace.start = this.deps.states.isWarm(key) ? 'warm' : 'cold';
 
     for (;;) {
-      if (this.deps.states.isWarm(key)) {
-        try {
-          return await this.attemptWithRetries(request, key, deadlineAt, trace, false);
-        } catch (error) {
-          if (error instanceof BecameCold) continue;
-          throw error;
-        }
+      if (states.isWarm(model)) {
+        const outcome = await this.attemptWithRetries(request, key, deadlineAt, trace, 'direct');
+        if (outcome.kind === 'answered') return outcome.output;
+        continue; // the model is loading again: through the gate
       }
-      trace.start = 'cold';
+      const before = states.mark(model);
       const role = await this.waitForLoad(key, loadDeadlineAt, request);
+      const meanwhile = states.since(model, before);
+      if (meanwhile.loaded) trace.coldReason ??= 'waited';
       if (role === 'released') continue;
+      if (meanwhile.failedLoad) {
+        // A herd on a model that cannot load shares the one failed load and fails together.
+        gate.failed(key);
+        throw sameFailure(meanwhile.failedLoad);
+      }
       try {
-        const result = await this.attemptWithRetries(request, key, loadDeadlineAt, trace, true);
-        this.deps.gate.succeeded(key);
-        return result;
+        const outcome = await this.attemptWithRetries(request, key, loadDeadlineAt, trace, 'probe');
+        gate.succeeded(key);
+        if (outcome.kind === 'answered') return outcome.output;
       } catch (error) {
         // A probe whose caller left ends here too: the next waiter takes the role over.
-        if (this.deps.states.isWarm(key)) this.deps.gate.succeeded(key);
-        else this.deps.gate.failed(key);
+        if (states.isWarm(model)) gate.succeeded(key);
+        else gate.failed(key);
         throw error;
       }
     }
@@ -168,9 +178,9 @@ export class Invoker {
 
   private async waitForLoad(key: string, deadlineAt: number, request: InvocationRequest) {
     const { model } = request;
-    const waitStartedAt = performance.now();
+    const waitStartedAt = this.clock.now();
     const observeWait = (result: string) =>
-      this.deps.metrics.coldQueueWait.observe({ endpoint: model.endpoint, result }, (performance.now() - waitStartedAt) / 1000);
+      this.deps.metrics.coldQueueWait.observe({ endpoint: model.endpoint, result }, (this.clock.now() - waitStartedAt) / 1000);
     try {
       const role = await this.deps.gate.enter(key, deadlineAt - waitStartedAt, () => this.notReadyError(request), request.signal);
       if (role === 'released') observeWait('released');
@@ -182,123 +192,90 @@ export class Invoker {
     }
   }
 
-  /**
-   * Attempts until success, a final error, or the deadline. The probe retries
-   * ModelNotReadyException with backoff; anyone else meeting it hands over to the gate.
-   */
+  /** Attempts until an answer, a final error, the deadline, or (direct callers) a loading model. */
   private async attemptWithRetries(
     request: InvocationRequest,
     key: string,
     deadlineAt: number,
     trace: InvocationTrace,
-    isProbe: boolean,
-  ): Promise<InvocationResult> {
+    role: CallerRole,
+  ): Promise<AttemptsOutcome> {
     const { model } = request;
     const { settings, metrics, states } = this.deps;
+    const params = invokeEndpointParams(request);
     let notReadyRetries = 0;
     let transientRetries = 0;
     for (;;) {
-      const attemptStartedAt = performance.now();
+      const sentAt = this.clock.now();
+      let failure: UpstreamFailure;
       try {
-        const output = await this.attempt(request, key, deadlineAt, trace);
-        states.recordSuccess(key, model.name, model.endpoint, model.targetModel, performance.now() - attemptStartedAt, trace.start);
-        return output;
+        const output = await this.attempts.send({ model, key, params, deadlineAt, signal: request.signal }, () => trace.attempts++);
+        trace.upstreamRequestId = output.upstreamRequestId;
+        this.recordAnswer(request, key, trace, sentAt, true);
+        return { kind: 'answered', output };
       } catch (error) {
-        if (isGatewayError(error)) throw error; // circuit open: already final
-        const kind = classifyUpstreamError(error);
-        if (kind === 'not_ready') {
-          trace.start = 'cold';
-          states.markLoading(key, model.name, model.endpoint, model.targetModel);
-          metrics.modelNotReady.inc({ model: metrics.modelLabel(model.name), endpoint: model.endpoint });
-          if (!isProbe) throw new BecameCold();
-          const wait = backoffDelayMs(notReadyRetries++, settings.notReadyRetryBaseMs, settings.notReadyRetryMaxMs, this.random);
-          if (performance.now() + wait >= deadlineAt) {
-            throw this.notReadyError(request);
-          }
-          metrics.retries.inc({ endpoint: model.endpoint, reason: 'not_ready' });
-          await delay(wait, request.signal);
-          continue;
-        }
-        if (kind === 'model_error') states.markLoaded(key, model.name, model.endpoint, model.targetModel);
-        if (kind === 'deadline' && !states.isWarm(key)) {
-          throw this.notReadyError(request);
-        }
-        if (isTransient(kind) && transientRetries < settings.transientRetries) {
-          const wait = backoffDelayMs(transientRetries, settings.transientRetryBaseMs, settings.notReadyRetryMaxMs, this.random);
-          if (performance.now() + wait < deadlineAt) {
-            if (this.budget(model.endpoint).tryRetry()) {
-              transientRetries++;
-              metrics.retries.inc({ endpoint: model.endpoint, reason: 'transient' });
-              await delay(wait, request.signal);
-              continue;
-            }
-            metrics.retryBudgetExhausted.inc({ endpoint: model.endpoint });
-          }
-        }
-        throw toGatewayError(error, kind);
+        if (!(error instanceof UpstreamFailure)) throw error; // circuit open, caller gone: already final
+        failure = error;
       }
+      if (failure.kind === 'abandoned') {
+        trace.upstreamAborted = true;
+        throw toGatewayError(failure.error, failure.kind);
+      }
+      if (failure.kind === 'not_ready') {
+        trace.coldReason ??= 'not_ready';
+        states.markLoading(model);
+        metrics.modelNotReady.inc({ model: metrics.modelLabel(model.name), endpoint: model.endpoint });
+        if (role === 'direct') return { kind: 'model_loading' };
+        const wait = backoffDelayMs(notReadyRetries++, settings.notReadyRetryBaseMs, settings.notReadyRetryMaxMs, this.random);
+        if (this.clock.now() + wait >= deadlineAt) throw this.notReadyError(request);
+        metrics.retries.inc({ endpoint: model.endpoint, reason: 'not_ready' });
+        await this.clock.sleep(wait, request.signal);
+        continue;
+      }
+      const finalError = toGatewayError(failure.error, failure.kind);
+      if (failure.containerAnswered) this.recordAnswer(request, key, trace, sentAt, false);
+      if (failure.modelFailure) {
+        trace.coldReason ??= this.timingEvidence(request, key, sentAt);
+        states.recordFailure(model, finalError, trace.coldReason);
+      }
+      if (failure.kind === 'deadline' && !states.isWarm(model)) throw this.notReadyError(request);
+      if (isTransient(failure.kind) && transientRetries < settings.transientRetries) {
+        const wait = backoffDelayMs(transientRetries, settings.transientRetryBaseMs, settings.notReadyRetryMaxMs, this.random);
+        if (this.clock.now() + wait < deadlineAt) {
+          if (this.budget(model.endpoint).tryRetry()) {
+            transientRetries++;
+            metrics.retries.inc({ endpoint: model.endpoint, reason: 'transient' });
+            await this.clock.sleep(wait, request.signal);
+            continue;
+          }
+          metrics.retryBudgetExhausted.inc({ endpoint: model.endpoint });
+        }
+      }
+      throw finalError;
     }
   }
 
-  /** One InvokeEndpoint, through the breakers, bounded by the socket timeout and the deadline. */
-  private async attempt(request: InvocationRequest, key: string, deadlineAt: number, trace: InvocationTrace): Promise<InvokeEndpointOutput> {
-    const { model } = request;
-    const { metrics, settings } = this.deps;
-    if (request.signal?.aborted) throw callerGoneError(); // nothing is sent for a caller who has gone
-    const remaining = deadlineAt - performance.now();
-    if (remaining <= 0) throw new AttemptTimeoutError(0, true);
-    const byDeadline = remaining < settings.socketTimeoutMs;
-    const timeoutMs = Math.ceil(Math.min(remaining, settings.socketTimeoutMs));
-    const startedAt = performance.now();
-    trace.attempts++;
-    let outcome = 'success';
-    try {
-      const output = await this.deps.breakers.run(model.endpoint, key, model.name, () =>
-        this.sendWithTimeout(request, timeoutMs, byDeadline),
-      );
-      trace.upstreamRequestId = output.upstreamRequestId;
-      return output;
-    } catch (error) {
-      outcome = isGatewayError(error) ? 'circuit_open' : classifyUpstreamError(error);
-      throw error;
-    } finally {
-      if (outcome === 'circuit_open') trace.attempts--; // nothing was sent upstream
-      else {
-        if (outcome === 'abandoned') trace.upstreamAborted = true;
-        metrics.upstreamRequests.inc({ model: metrics.modelLabel(model.name), endpoint: model.endpoint, outcome });
-        metrics.upstreamDuration.observe({ endpoint: model.endpoint, outcome }, (performance.now() - startedAt) / 1000);
-      }
-    }
+  /** The container answered (a result, or its own 4xx): the model is loaded; learn from the timing. */
+  private recordAnswer(request: InvocationRequest, key: string, trace: InvocationTrace, sentAt: number, succeeded: boolean): void {
+    const now = this.clock.now();
+    trace.coldReason ??= this.timingEvidence(request, key, sentAt);
+    this.deps.states.recordAnswer(request.model, {
+      upstreamMs: now - sentAt,
+      coldReason: trace.coldReason,
+      succeeded,
+      latencyMs: now - request.receivedAt,
+      attemptWindow: { from: sentAt, to: now },
+    });
   }
 
-  private async sendWithTimeout(request: InvocationRequest, timeoutMs: number, byDeadline: boolean): Promise<InvokeEndpointOutput> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    const { signal: callerSignal } = request;
-    const onCallerGone = () => controller.abort();
-    callerSignal?.addEventListener('abort', onCallerGone, { once: true });
-    try {
-      return await this.deps.transport.invokeEndpoint(
-        {
-          endpoint: request.model.endpoint,
-          targetModel: request.model.targetModel,
-          body: request.body,
-          contentType: request.contentType,
-          accept: request.accept,
-          customAttributes: request.customAttributes,
-          inferenceId: request.inferenceId,
-          targetVariant: request.targetVariant,
-        },
-        controller.signal,
-      );
-    } catch (error) {
-      if (callerSignal?.aborted) throw new AttemptAbandonedError();
-      if (controller.signal.aborted) throw new AttemptTimeoutError(timeoutMs, byDeadline);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCallerGone);
-    }
+  private timingEvidence(request: InvocationRequest, key: string, sentAt: number): ColdReason | undefined {
+    const answeredAt = this.clock.now();
+    const oldestInFlightSentAt = this.attempts.oldestInFlightSentAt(key);
+    return coldReasonFromTiming(
+      { upstreamMs: answeredAt - sentAt, sentAt, answeredAt, oldestInFlightSentAt },
+      this.deps.states.get(request.model),
+      request.model.coldEvidence,
+    );
   }
 
   private notReadyError({ model, callerTimeoutMs, loadWaitMs }: InvocationRequest): GatewayError {
@@ -328,4 +305,26 @@ export class Invoker {
     }
     return budget;
   }
+}
+
+function invokeEndpointParams(request: InvocationRequest): InvokeEndpointParams {
+  return {
+    endpoint: request.model.endpoint,
+    targetModel: request.model.targetModel,
+    body: request.body,
+    contentType: request.contentType,
+    accept: request.accept,
+    customAttributes: request.customAttributes,
+    inferenceId: request.inferenceId,
+    targetVariant: request.targetVariant,
+  };
+}
+
+/** A fresh error with the same answer, so no two responses share one error object. */
+function sameFailure(error: GatewayError): GatewayError {
+  return gatewayError(error.code, error.message, {
+    status: error.status,
+    extensions: error.extensions,
+    ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+  });
 }

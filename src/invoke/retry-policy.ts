@@ -3,6 +3,7 @@
  * of synchronising them; the budget caps transient retries at a fraction of first attempts,
  * so during an endpoint outage the gateway adds at most that fraction of extra load.
  */
+import { performance } from 'node:perf_hooks';
 
 /** Exponential backoff with full jitter: uniform in [0, min(max, base·2^retry)). */
 export function backoffDelayMs(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
@@ -36,10 +37,6 @@ export class RetryBudget {
     this.tokens -= 1;
     return true;
   }
-
-  get available(): number {
-    return this.tokens;
-  }
 }
 
 /** Sleeps `ms`, or less when `signal` aborts first (the caller then checks why it woke). */
@@ -57,3 +54,15 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', wake, { once: true });
   });
 }
+
+/** The invoker's time: monotonic ms and waiting. Injected, so tests run in virtual time. */
+export interface Clock {
+  now(): number;
+  /** Waits `ms`, or less when `signal` aborts first (the caller then checks why it woke). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  sleep: delay,
+};

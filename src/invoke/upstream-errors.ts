@@ -1,7 +1,9 @@
 /**
  * Classifies what came back from one InvokeEndpoint attempt: whether it is worth retrying,
  * which circuit breaker it counts against, and which gateway error the caller finally sees.
- * The AWS SDK names its exceptions after SageMaker's error types (`error.name`).
+ * The AWS SDK names its exceptions after SageMaker's error types (`error.name`). Each failed
+ * attempt is classified once, into an UpstreamFailure that carries the verdict to the breakers,
+ * the retry loop and the caller's error.
  */
 import { gatewayError, type GatewayError } from '../errors.js';
 import type { InvocationOutcome } from '../metrics.js';
@@ -10,13 +12,13 @@ export type UpstreamErrorKind =
   | 'not_ready'
   | 'model_error'
   | 'validation'
+  | 'model_not_found'
   | 'throttled'
   | 'unavailable'
   | 'internal'
   | 'timeout'
   | 'deadline'
   | 'connection'
-  | 'circuit_open'
   | 'abandoned'
   | 'unknown';
 
@@ -70,6 +72,15 @@ interface SdkLikeError {
   LogStreamArn?: string;
 }
 
+/**
+ * How SageMaker words a TargetModel with no object under the endpoint's S3 prefix: a
+ * ValidationError "Failed to download model data (bucket: …, key: …). Please ensure that there
+ * is an object located at the URL …". Matched on the start of the message only, so no other
+ * ValidationError (bad header, payload too large, …) can pass for a missing model. SageMaker uses
+ * the same words when the endpoint's role may not read the object; the detail keeps its message.
+ */
+const MISSING_MODEL_ARCHIVE = /^Failed to download model data\b/;
+
 export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
   if (error instanceof AttemptTimeoutError) return error.byDeadline ? 'deadline' : 'timeout';
   if (error instanceof AttemptAbandonedError) return 'abandoned';
@@ -81,7 +92,7 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
       return 'model_error';
     case 'ValidationError':
     case 'ValidationException':
-      return 'validation';
+      return MISSING_MODEL_ARCHIVE.test(e.message ?? '') ? 'model_not_found' : 'validation';
     case 'ThrottlingException':
       return 'throttled';
     case 'ServiceUnavailable':
@@ -92,7 +103,6 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
     case 'TimeoutError':
       return 'timeout';
   }
-  if (e.code === 'EOPENBREAKER') return 'circuit_open';
   if (e.code && TIMEOUT_CODES.has(e.code)) return 'timeout';
   if (e.code && CONNECTION_CODES.has(e.code)) return 'connection';
   const status = e.$metadata?.httpStatusCode;
@@ -109,15 +119,41 @@ export function isTransient(kind: UpstreamErrorKind): boolean {
 }
 
 /** Counts against the endpoint breaker: the endpoint itself is struggling. */
-export function isEndpointFailure(error: unknown): boolean {
-  return isTransient(classifyUpstreamError(error));
+export function isEndpointFailure(kind: UpstreamErrorKind): boolean {
+  return isTransient(kind);
 }
 
-/** Counts against the model breaker: the model's container is failing (5xx), not the caller's input. */
-export function isModelFailure(error: unknown): boolean {
-  if (classifyUpstreamError(error) !== 'model_error') return false;
+/**
+ * Counts against the model breaker: the model's container is failing (5xx), or its load failed
+ * (SageMaker answers a failed load as a 5xx ModelError), not the caller's input.
+ */
+export function isModelFailure(kind: UpstreamErrorKind, error: unknown): boolean {
+  if (kind !== 'model_error') return false;
   const original = (error as SdkLikeError).OriginalStatusCode;
   return original === undefined || original >= 500;
+}
+
+/**
+ * One failed attempt, classified once: the original error and what it means for retries and
+ * for each breaker. The invoker wraps every upstream rejection in one of these.
+ */
+export class UpstreamFailure extends Error {
+  override name = 'UpstreamFailure';
+  readonly kind: UpstreamErrorKind;
+  readonly endpointFailure: boolean;
+  readonly modelFailure: boolean;
+
+  constructor(readonly error: unknown) {
+    super((error as Error | undefined)?.message ?? 'upstream failure');
+    this.kind = classifyUpstreamError(error);
+    this.endpointFailure = isEndpointFailure(this.kind);
+    this.modelFailure = isModelFailure(this.kind, error);
+  }
+
+  /** The container answered the caller's input with its own 4xx: the model is loaded and working. */
+  get containerAnswered(): boolean {
+    return this.kind === 'model_error' && !this.modelFailure;
+  }
 }
 
 const MAX_ORIGINAL_MESSAGE = 1024;
@@ -137,6 +173,8 @@ export function toGatewayError(error: unknown, kind: UpstreamErrorKind = classif
     }
     case 'validation':
       return gatewayError('UPSTREAM_VALIDATION_ERROR', `SageMaker ValidationError: ${message.slice(0, MAX_ORIGINAL_MESSAGE)}`);
+    case 'model_not_found':
+      return gatewayError('MODEL_NOT_FOUND', `The endpoint has no archive for this model. SageMaker ValidationError: ${message.slice(0, MAX_ORIGINAL_MESSAGE)}`);
     case 'throttled':
       return gatewayError('UPSTREAM_THROTTLED', 'SageMaker throttled the request.', { retryAfterSeconds: 1 });
     case 'unavailable':

@@ -25,6 +25,8 @@ const envSchema = z.object({
   LOCAL_MME_READY_WAIT_MS: int(0, 3_600_000, 60_000),
   LOCAL_MME_LOAD_LIMIT_MS: int(1, 3_600_000, 360_000),
   LOCAL_MME_MEMORY_MB: int(1, 1_048_576, 1_024),
+  // Short: long enough that a caller's retries see the failure instead of starting new loads.
+  LOCAL_MME_FAILED_LOAD_MEMORY_MS: int(0, 3_600_000, 5_000),
   LOCAL_MME_ENDPOINTS: z.preprocess(
     emptyAsUndefined,
     z
@@ -103,6 +105,7 @@ export function parseLocalMmeConfig(env: NodeJS.ProcessEnv): LocalMmeConfig {
     readyWaitMs: e.LOCAL_MME_READY_WAIT_MS,
     loadLimitMs: e.LOCAL_MME_LOAD_LIMIT_MS,
     memoryBytes: e.LOCAL_MME_MEMORY_MB * 1024 * 1024,
+    failedLoadMemoryMs: e.LOCAL_MME_FAILED_LOAD_MEMORY_MS,
     endpoints: e.LOCAL_MME_ENDPOINTS,
     faults,
     idleUnloadMs: e.LOCAL_MME_IDLE_UNLOAD_MS,

@@ -4,8 +4,9 @@
  * the ready wait, then gets ModelNotReadyException while the load goes on (up to the load
  * limit). Loaded models stay until the memory budget is exceeded; then the least recently
  * used are unloaded. With LOCAL_MME_IDLE_UNLOAD_MS set, a model unused for that long is
- * unloaded too, silently, as SageMaker unloads idle models. A failed load is not remembered,
- * so a later call tries again.
+ * unloaded too, silently, as SageMaker unloads idle models. A failed load fails every caller
+ * waiting on it, and is remembered for `failedLoadMemoryMs`: a retry within that time gets the
+ * same failure at once instead of starting a new load, as a caller of a real MME sees it.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +26,8 @@ export interface ModelCacheSettings {
   memoryBytes: number;
   /** Unload a model unused for this long (0 = only under memory pressure). */
   idleUnloadMs: number;
+  /** How long a failed load is remembered (0: not at all). */
+  failedLoadMemoryMs: number;
 }
 
 export interface ModelCacheOptions extends ModelCacheSettings {
@@ -44,12 +47,14 @@ export interface ModelStats {
 
 type Loading = { state: 'loading'; done: Promise<LoadedModel> };
 type Loaded = { state: 'loaded'; model: LoadedModel; lastUsedAt: number };
+type FailedLoad = { message: string; until: number };
 
 
 export class ModelCache {
   private readonly loading = new Map<string, Loading>();
   /** Insertion order is recency: a hit deletes and re-inserts, so the first key is the LRU. */
   private readonly loaded = new Map<string, Loaded>();
+  private readonly failed = new Map<string, FailedLoad>();
   private usedBytes = 0;
   readonly stats = new Map<string, ModelStats>();
   private readonly now: () => number;
@@ -69,6 +74,11 @@ export class ModelCache {
       this.loaded.delete(targetModel);
       this.loaded.set(targetModel, hit);
       return { ok: true, model: hit.model, loadedNow: false };
+    }
+    const failure = this.failed.get(targetModel);
+    if (failure) {
+      if (this.now() < failure.until) return { ok: false, reason: 'load_failed', message: failure.message };
+      this.failed.delete(targetModel);
     }
     const loading = this.loading.get(targetModel) ?? this.startLoad(targetModel, archivePath, stats);
     let timer: NodeJS.Timeout | undefined;
@@ -138,9 +148,12 @@ export class ModelCache {
         this.usedBytes += model.memoryBytes;
         this.evictOverBudget(targetModel);
       },
-      () => {
+      (error: unknown) => {
         this.loading.delete(targetModel);
         stats.loadFailures++;
+        if (this.options.failedLoadMemoryMs > 0) {
+          this.failed.set(targetModel, { message: (error as Error).message, until: this.now() + this.options.failedLoadMemoryMs });
+        }
       },
     );
     return entry;

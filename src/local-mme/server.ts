@@ -154,7 +154,8 @@ export function createLocalMme({ config, logger, loader = loadXgboostModel }: Lo
       return writeSageMakerError(
         res,
         'ValidationError',
-        `Failed to download model data for TargetModel ${target}. Please ensure that there is an object located at the URL.`,
+        // SageMaker's wording for a TargetModel with no object under the endpoint's S3 prefix.
+        `Failed to download model data(bucket: local-mme, key: ${target}). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.`,
         { requestId },
       );
     }

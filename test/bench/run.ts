@@ -3,7 +3,8 @@
  * proxy hop, each in its own process in front of the same instant upstream, driven with the
  * same load from separate processes in alternating rounds. Prints requests/s, p50/p99, CPU µs
  * per request (the server's own CPU time over its requests) and RSS, then the ratios; then
- * the cold-burst and 10,000-model checks. Figures are medians over the rounds.
+ * the cold-burst and 10,000-model checks, and the cold/warm split while the upstream keeps
+ * evicting and reloading a model under steady traffic. Figures are medians over the rounds.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -12,6 +13,7 @@ import { buildGatewayAt } from './baseline.js';
 import { driverHeaders, gatewayEnv } from './gateway-env.js';
 import { drive } from './load.js';
 import { type BenchServer, cpuMicros, repoRoot, rssBytes, startServer } from './processes.js';
+import { evictionUnderLoad } from './eviction.js';
 import { coldBurst, manyModels } from './scenarios.js';
 
 const run = promisify(execFile);
@@ -21,8 +23,8 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const LATENCY_RATE = Number(process.env['BENCH_RATE'] ?? 500);
 /** A git ref whose build is measured next to this one (before/after in one run), e.g. main. */
 const BASELINE = process.env['BENCH_BASELINE'];
-/** Which parts to run: any of warm, cold, many (comma-separated); all by default. */
-const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'warm,cold,many').split(','));
+/** Which parts to run: any of warm, cold, many, evict (comma-separated); all by default. */
+const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'warm,cold,many,evict').split(','));
 
 interface Round {
   rps: number;
@@ -73,6 +75,10 @@ async function main(): Promise<void> {
     const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(repoRoot, 'test/bench/retained-heap.ts')], { cwd: repoRoot });
     const retained = JSON.parse(stdout) as { retainedMb: number; bytesPerName: number };
     console.log(`Heap retained by 10,000 names after full GCs (default caps): ${retained.retainedMb.toFixed(1)} MB, ${retained.bytesPerName} bytes per name`);
+  }
+  if (PARTS.has('evict')) {
+    console.log('\nCold/warm split while the upstream evicts and reloads a model under steady traffic (local MME in its own process):');
+    console.table(await evictionUnderLoad());
   }
 }
 

@@ -39,7 +39,8 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 
 export async function startGateway(
   env: Record<string, string> = {},
-  options: { entry?: string; timeoutMs?: number; cwd?: string } = {},
+  /** `listeningMessage`: the log line that says the process is ready (the standalone local MME says 'local MME listening'). */
+  options: { entry?: string; timeoutMs?: number; cwd?: string; listeningMessage?: string } = {},
 ): Promise<RunningGateway> {
   const entry = options.entry ?? 'src/main.ts';
   const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
@@ -93,7 +94,7 @@ export async function startGateway(
       logs.push(record);
       for (const waiter of logWaiters) waiter(record);
       if (record['message'] === 'embedded local MME started') localMmeUrl = String(record['url']);
-      if (record['message'] === 'listening') {
+      if (record['message'] === (options.listeningMessage ?? 'listening')) {
         clearTimeout(timer);
         resolve({
           url: `http://127.0.0.1:${String(record['port'])}`,

@@ -72,6 +72,7 @@ function aborted(signal: AbortSignal): Promise<never> {
  * like `crashing.tar.gz`), so each case gets its own model and breaker but a known answer.
  */
 function scriptedTransport(hold: Promise<void>, onHeld: () => void): UpstreamTransport {
+  const loaded = new Set<string>();
   const answer = (body: string): InvokeEndpointOutput => ({
     body: new TextEncoder().encode(body),
     contentType: 'text/csv',
@@ -91,6 +92,10 @@ function scriptedTransport(hold: Promise<void>, onHeld: () => void): UpstreamTra
           throw upstreamError('ModelError', { OriginalStatusCode: 418, OriginalMessage: 'short and stout' });
         case 'rejected':
           throw upstreamError('ValidationError');
+        case 'missing':
+          throw Object.assign(upstreamError('ValidationError'), {
+            message: `Failed to download model data(bucket: models, key: ${params.targetModel}). Please ensure that there is an object located at the URL.`,
+          });
         case 'loading':
           throw upstreamError('ModelNotReadyException');
         case 'unavailable':
@@ -114,6 +119,11 @@ function scriptedTransport(hold: Promise<void>, onHeld: () => void): UpstreamTra
           // A transport breaking its contract stands in for a bug: the route throws a TypeError.
           return { ...answer(''), body: undefined as unknown as Uint8Array };
         default:
+          // A model's first call pays for its load, as on a multi-model endpoint.
+          if (!loaded.has(params.targetModel)) {
+            loaded.add(params.targetModel);
+            await new Promise((resolve) => setTimeout(resolve, FIRST_LOAD_MS));
+          }
           return {
             ...answer('0.5\n'),
             ...(params.customAttributes !== undefined ? { customAttributes: `echo=${params.customAttributes}` } : {}),
@@ -123,6 +133,9 @@ function scriptedTransport(hold: Promise<void>, onHeld: () => void): UpstreamTra
     close() {},
   };
 }
+
+/** The scripted first load, above the app's COLD_FIRST_CALL_MS so it counts as cold by evidence. */
+const FIRST_LOAD_MS = 200;
 
 /** Endpoint-level failures each get their own endpoint, so one opening its breaker spares the rest. */
 const ENDPOINT_FAILURES = ['unavailable', 'throttled', 'broken', 'offline', 'slow'];
@@ -157,6 +170,7 @@ describe('OpenAPI contract', () => {
         UPSTREAM_SOCKET_TIMEOUT_MS: '150',
         COLD_QUEUE_MAX: '0',
         BREAKER_VOLUME_THRESHOLD: '1',
+        COLD_FIRST_CALL_MS: String(FIRST_LOAD_MS / 2),
       },
       scriptedTransport(hold, onHeld),
     );
@@ -265,6 +279,7 @@ describe('OpenAPI contract', () => {
     assert.equal(JSON.parse(badDeadline.text).header, 'x-request-timeout-ms');
     await check(app, 'post', '/models/churn/predict', 400, 'INVALID_HEADER', csv('1', { 'x-amzn-sagemaker-inference-id': 'i'.repeat(65) }));
     await check(app, 'post', '/models/rejected/predict', 400, 'UPSTREAM_VALIDATION_ERROR', csv('1'));
+    await check(app, 'post', '/models/missing/predict', 404, 'MODEL_NOT_FOUND', csv('1'));
     await check(app, 'post', '/models/churn/predict', 413, 'PAYLOAD_TOO_LARGE', csv('1'.repeat(2048)));
     await check(app, 'post', '/models/churn/predict', 415, 'UNSUPPORTED_MEDIA_TYPE', (r) => r.set('content-type', 'not a type').send('1'));
     await check(app, 'post', '/models/churn/predict', 415, 'UNSUPPORTED_MEDIA_TYPE', csv('1', { 'content-encoding': 'gzip' }));
@@ -335,7 +350,9 @@ describe('OpenAPI contract', () => {
     const list = await check(app, 'get', '/models', 200);
     assert.ok(JSON.parse(list.text).models.length > 10);
     await check(app, 'get', '/models/churn', 200);
-    await check(app, 'get', '/models/crashing', 200);
+    const failing = await check(app, 'get', '/models/crashing', 200);
+    assert.equal(JSON.parse(failing.text).state, 'failing');
+    assert.equal(JSON.parse(failing.text).lastError.code, 'MODEL_ERROR');
     await check(app, 'get', '/models/a..b', 400, 'INVALID_MODEL_NAME');
     await check(app, 'get', '/models/%E0%A4%A', 400, 'INVALID_REQUEST');
     await check(app, 'get', '/healthz', 200);

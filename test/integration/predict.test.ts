@@ -45,7 +45,8 @@ describe('predict through the gateway and the local MME', () => {
     const catalogPath = join(dir, 'catalog.yaml');
     writeFileSync(catalogPath, 'policy: catalog-only\nmodels:\n  attrition:\n    targetModel: churn.tar.gz\n');
     [gateway, catalogGateway] = await Promise.all([
-      startGateway({ LOCAL_MME_LOAD_DELAY_MS: '300' }),
+      // A 300 ms simulated load is above a 200 ms first-call threshold, so the first call is cold by evidence.
+      startGateway({ LOCAL_MME_LOAD_DELAY_MS: '300', COLD_FIRST_CALL_MS: '200' }),
       startGateway({ LOCAL_MME_LOAD_DELAY_MS: '50', MODEL_CATALOG: catalogPath }),
     ]);
   });

@@ -42,7 +42,8 @@ describe('real Prometheus scraping the gateway', () => {
   const prometheusLog: string[] = [];
 
   before(async () => {
-    gateway = await startGateway({ LOCAL_MME_LOAD_DELAY_MS: '300' });
+    // A 300 ms simulated load is above a 200 ms first-call threshold, so each first call is cold by evidence.
+    gateway = await startGateway({ LOCAL_MME_LOAD_DELAY_MS: '300', COLD_FIRST_CALL_MS: '200' });
     dataDir = mkdtempSync(join(tmpdir(), 'mme-gateway-prometheus-'));
     const target = new URL(gateway.url).host;
     writeFileSync(

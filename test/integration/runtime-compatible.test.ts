@@ -78,7 +78,8 @@ describe('SageMaker Runtime wire-compatible route', () => {
       ['local-mme', undefined, CHURN_ROW, 'ValidationError', 400, 'INVALID_TARGET_MODEL'],
       ['other-mme', 'churn.tar.gz', CHURN_ROW, 'ValidationError', 400, 'ENDPOINT_NOT_ALLOWED'],
       ['local-mme', 'flowers.tar.gz', CHURN_ROW, 'ValidationError', 400, 'ENDPOINT_NOT_ALLOWED'],
-      ['local-mme', 'missing.tar.gz', CHURN_ROW, 'ValidationError', 400, 'UPSTREAM_VALIDATION_ERROR'],
+      // No archive: SageMaker's own ValidationError on this route (the REST route answers 404 MODEL_NOT_FOUND).
+      ['local-mme', 'missing.tar.gz', CHURN_ROW, 'ValidationError', 400, 'MODEL_NOT_FOUND'],
       ['local-mme', 'churn.tar.gz', 'a,b,c,d,e,f', 'ModelError', 424, 'MODEL_ERROR'],
     ];
     for (const [endpoint, target, body, name, status, code] of cases) {

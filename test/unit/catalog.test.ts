@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { ModelCatalog, catalogFileSchema, isValidTargetModel, loadCatalogFile } from '../../src/catalog.js';
 import { GatewayError } from '../../src/errors.js';
 
-const settings = { defaultEndpoint: 'prod-mme', defaultColdStartBudgetMs: 360_000 };
+const defaultColdEvidence = { baselineFactor: 5, baselineFloorMs: 1_000, firstCallMs: 1_000 };
+const settings = { defaultEndpoint: 'prod-mme', defaultColdStartBudgetMs: 360_000, defaultColdEvidence };
 
 function expectCode(fn: () => unknown, code: string) {
   assert.throws(fn, (error: unknown) => error instanceof GatewayError && error.code === code);
@@ -22,6 +23,7 @@ describe('catalog: default rule', () => {
       targetModel: 'churn.tar.gz',
       coldStartBudgetMs: 360_000,
       warmup: undefined,
+      coldEvidence: defaultColdEvidence,
     });
   });
 
@@ -44,6 +46,7 @@ describe('catalog: file', () => {
     models: {
       fraud: { endpoint: 'risk-mme', targetModel: 'fraud/v7/model.tar.gz', coldStartBudgetSeconds: 90, warmup: { contentType: 'text/csv', body: '1,2' } },
       churn: {},
+      slowpoke: { coldEvidence: { firstCallMs: 8_000, baselineFactor: 3 } },
     },
   });
   const catalog = new ModelCatalog(file, settings);
@@ -55,6 +58,12 @@ describe('catalog: file', () => {
     assert.equal(fraud.coldStartBudgetMs, 90_000);
     assert.deepEqual(fraud.warmup, { contentType: 'text/csv', body: '1,2' });
     assert.equal(catalog.resolve('churn').targetModel, 'churn.tar.gz');
+  });
+
+  it('overrides the cold-evidence thresholds per model and keeps the defaults for the rest', () => {
+    assert.deepEqual(catalog.resolve('slowpoke').coldEvidence, { baselineFactor: 3, baselineFloorMs: 1_000, firstCallMs: 8_000 });
+    assert.deepEqual(catalog.resolve('churn').coldEvidence, defaultColdEvidence);
+    assert.throws(() => catalogFileSchema.parse({ models: { x: { coldEvidence: { baselineFactor: 0.5 } } } }));
   });
 
   it('answers MODEL_NOT_FOUND for unlisted names under catalog-only', () => {

@@ -8,13 +8,7 @@ import {
   ServiceUnavailable,
   ValidationError,
 } from '@aws-sdk/client-sagemaker-runtime';
-import {
-  AttemptTimeoutError,
-  classifyUpstreamError,
-  isEndpointFailure,
-  isModelFailure,
-  toGatewayError,
-} from '../../src/invoke/upstream-errors.js';
+import { AttemptTimeoutError, UpstreamFailure, toGatewayError } from '../../src/invoke/upstream-errors.js';
 
 const meta = { $metadata: {} };
 const modelError = (status: number) =>
@@ -26,6 +20,20 @@ describe('upstream error classification (the SDK exception classes)', () => {
     [modelError(400), 'model_error', 400, 'MODEL_ERROR', false, false],
     [modelError(500), 'model_error', 502, 'MODEL_ERROR', false, true],
     [new ValidationError({ ...meta, message: 'bad' }), 'validation', 400, 'UPSTREAM_VALIDATION_ERROR', false, false],
+    [
+      new ValidationError({
+        ...meta,
+        message: 'Failed to download model data(bucket: models, key: prefix/nope.tar.gz). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.',
+      }),
+      'model_not_found',
+      404,
+      'MODEL_NOT_FOUND',
+      false,
+      false,
+    ],
+    // The match is narrow: the words elsewhere in a message, or on another error type, are not a missing model.
+    [new ValidationError({ ...meta, message: 'Header X: Failed to download model data' }), 'validation', 400, 'UPSTREAM_VALIDATION_ERROR', false, false],
+    [new InternalFailure({ ...meta, message: 'Failed to download model data(bucket: b, key: k)' }), 'internal', 502, 'UPSTREAM_ERROR', true, false],
     [new ServiceUnavailable({ ...meta, message: 'x' }), 'unavailable', 503, 'UPSTREAM_UNAVAILABLE', true, false],
     [new InternalFailure({ ...meta, message: 'x' }), 'internal', 502, 'UPSTREAM_ERROR', true, false],
     [new InternalDependencyException({ ...meta, message: 'x' }), 'internal', 502, 'UPSTREAM_ERROR', true, false],
@@ -35,9 +43,10 @@ describe('upstream error classification (the SDK exception classes)', () => {
   ];
   for (const [error, kind, status, code, endpointFailure, modelFailure] of cases) {
     it(`${(error as Error).name} (${kind}) → ${status} ${code}`, () => {
-      assert.equal(classifyUpstreamError(error), kind);
-      assert.equal(isEndpointFailure(error), endpointFailure);
-      assert.equal(isModelFailure(error), modelFailure);
+      const failure = new UpstreamFailure(error);
+      assert.equal(failure.kind, kind);
+      assert.equal(failure.endpointFailure, endpointFailure);
+      assert.equal(failure.modelFailure, modelFailure);
       if (kind !== 'not_ready') {
         const mapped = toGatewayError(error);
         assert.equal(mapped.status, status);
