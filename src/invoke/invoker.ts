@@ -10,56 +10,19 @@
  * checks it at the few points that wait or send (the gate, the backoff sleep, each attempt) and
  * aborts an attempt in flight, so nothing is sent, or kept running, for a caller who has gone.
  */
-import type { ResolvedModel } from '../catalog.js';
 import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { BreakerRegistry, BreakerStates } from './breakers.js';
-import { type ColdReason, type StartKind, coldReasonFromTiming } from './cold-evidence.js';
+import { type ColdReason, coldReasonFromTiming } from './cold-evidence.js';
 import type { ColdStartGate } from './cold-start-gate.js';
 import { type ModelRef, type ModelStateStore, type ModelStatus, modelKey, unknownModel } from './model-state.js';
 import { type Clock, RetryBudget, backoffDelayMs, systemClock } from './retry-policy.js';
 import { UpstreamAttempts } from './attempt.js';
-import type { InvokeEndpointOutput, InvokeEndpointParams, UpstreamTransport } from './transport.js';
+import { type InvocationRequest, type InvocationResult, type InvocationTrace, invokeEndpointParams } from './invocation.js';
+import type { UpstreamTransport } from './transport.js';
 import { UpstreamFailure, invocationOutcome, isTransient, toGatewayError } from './upstream-errors.js';
 
-export interface InvocationRequest {
-  model: ResolvedModel;
-  body: Uint8Array;
-  contentType: string | undefined;
-  accept: string | undefined;
-  customAttributes: string | undefined;
-  inferenceId: string | undefined;
-  targetVariant: string | undefined;
-  /** The caller's own timeout in ms (deadline header), if it sent one. */
-  callerTimeoutMs: number | undefined;
-  /** When the gateway received the request, on the invoker's clock (performance.now()). */
-  receivedAt: number;
-  /** Aborts when the caller has gone (its connection closed); absent for gateway-made calls. */
-  signal?: AbortSignal | undefined;
-  /**
-   * How long the request may wait for a model that is still loading, when that is shorter than
-   * its deadline (the SageMaker-compatible route's ready wait); then MODEL_NOT_READY.
-   */
-  loadWaitMs?: number | undefined;
-}
-
-/** Filled in while the invocation runs; read by the HTTP layer for headers and the access log. */
-export interface InvocationTrace {
-  /** The X-Model-Start label: cold when `coldReason` is set, once the invocation is over. */
-  modelStart: StartKind;
-  /** The evidence that made the call cold (the first found), if any. */
-  coldReason: ColdReason | undefined;
-  attempts: number;
-  upstreamRequestId: string | undefined;
-  /** Set when an attempt already sent upstream was aborted because the caller left. */
-  upstreamAborted?: boolean;
-}
-
-export function newTrace(): InvocationTrace {
-  return { modelStart: 'warm', coldReason: undefined, attempts: 0, upstreamRequestId: undefined };
-}
-
-export type InvocationResult = InvokeEndpointOutput;
+export { type InvocationRequest, type InvocationResult, type InvocationTrace, newTrace } from './invocation.js';
 
 export interface InvokerSettings {
   socketTimeoutMs: number;
@@ -91,7 +54,7 @@ export interface ModelReport extends ModelStatus {
  * How the attempts of one caller ended: answered, or the model turned out to be loading while
  * the caller was not the probe (it then joins the gate like any caller of a cold model).
  */
-type AttemptsOutcome = { kind: 'answered'; output: InvokeEndpointOutput } | { kind: 'model_loading' };
+type AttemptsOutcome = { kind: 'answered'; output: InvocationResult } | { kind: 'model_loading' };
 
 /** The probe retries ModelNotReadyException itself; a direct caller hands over to the gate. */
 type CallerRole = 'probe' | 'direct';
@@ -305,19 +268,6 @@ export class Invoker {
     }
     return budget;
   }
-}
-
-function invokeEndpointParams(request: InvocationRequest): InvokeEndpointParams {
-  return {
-    endpoint: request.model.endpoint,
-    targetModel: request.model.targetModel,
-    body: request.body,
-    contentType: request.contentType,
-    accept: request.accept,
-    customAttributes: request.customAttributes,
-    inferenceId: request.inferenceId,
-    targetVariant: request.targetVariant,
-  };
 }
 
 /** A fresh error with the same answer, so no two responses share one error object. */

@@ -1,0 +1,62 @@
+/**
+ * One invocation as the invoker sees it: what the caller asked for (the request), and what the
+ * HTTP layer reads back once it is over (the trace: cold or warm and why, attempts, upstream
+ * request id).
+ */
+import type { ResolvedModel } from '../catalog.js';
+import type { ColdReason, StartKind } from './cold-evidence.js';
+import type { InvokeEndpointOutput, InvokeEndpointParams } from './transport.js';
+
+export interface InvocationRequest {
+  model: ResolvedModel;
+  body: Uint8Array;
+  contentType: string | undefined;
+  accept: string | undefined;
+  customAttributes: string | undefined;
+  inferenceId: string | undefined;
+  targetVariant: string | undefined;
+  /** The caller's own timeout in ms (deadline header), if it sent one. */
+  callerTimeoutMs: number | undefined;
+  /** When the gateway received the request, on the invoker's clock (performance.now()). */
+  receivedAt: number;
+  /** Aborts when the caller has gone (its connection closed); absent for gateway-made calls. */
+  signal?: AbortSignal | undefined;
+  /**
+   * How long the request may wait for a model that is still loading, when that is shorter than
+   * its deadline (the SageMaker-compatible route's ready wait); then MODEL_NOT_READY.
+   */
+  loadWaitMs?: number | undefined;
+}
+
+/** Filled in while the invocation runs; read by the HTTP layer for headers and the access log. */
+export interface InvocationTrace {
+  /** The X-Model-Start label: cold when `coldReason` is set, once the invocation is over. */
+  modelStart: StartKind;
+  /** The evidence that made the call cold (the first found), if any. */
+  coldReason: ColdReason | undefined;
+  attempts: number;
+  upstreamRequestId: string | undefined;
+  /** Set when an attempt already sent upstream was aborted because the caller left. */
+  upstreamAborted?: boolean;
+}
+
+/** A trace before anything happened: warm until evidence says otherwise. */
+export function newTrace(): InvocationTrace {
+  return { modelStart: 'warm', coldReason: undefined, attempts: 0, upstreamRequestId: undefined };
+}
+
+export type InvocationResult = InvokeEndpointOutput;
+
+/** The InvokeEndpoint parameters of a request (the same for each of its attempts). */
+export function invokeEndpointParams(request: InvocationRequest): InvokeEndpointParams {
+  return {
+    endpoint: request.model.endpoint,
+    targetModel: request.model.targetModel,
+    body: request.body,
+    contentType: request.contentType,
+    accept: request.accept,
+    customAttributes: request.customAttributes,
+    inferenceId: request.inferenceId,
+    targetVariant: request.targetVariant,
+  };
+}
