@@ -7,14 +7,11 @@ import type { ResolvedModel } from '../catalog.js';
 import type { ColdReason, StartKind } from './cold-evidence.js';
 import type { InvokeEndpointOutput, InvokeEndpointParams } from './transport.js';
 
-export interface InvocationRequest {
+/** The caller's payload and SageMaker headers: InvokeEndpoint's parameters but the model's address. */
+export type InvocationPayload = Omit<InvokeEndpointParams, 'endpoint' | 'targetModel'>;
+
+export interface InvocationRequest extends InvocationPayload {
   model: ResolvedModel;
-  body: Uint8Array;
-  contentType: string | undefined;
-  accept: string | undefined;
-  customAttributes: string | undefined;
-  inferenceId: string | undefined;
-  targetVariant: string | undefined;
   /** The caller's own timeout in ms (deadline header), if it sent one. */
   callerTimeoutMs: number | undefined;
   /** When the gateway received the request, on the invoker's clock (performance.now()). */
@@ -49,14 +46,6 @@ export type InvocationResult = InvokeEndpointOutput;
 
 /** The InvokeEndpoint parameters of a request (the same for each of its attempts). */
 export function invokeEndpointParams(request: InvocationRequest): InvokeEndpointParams {
-  return {
-    endpoint: request.model.endpoint,
-    targetModel: request.model.targetModel,
-    body: request.body,
-    contentType: request.contentType,
-    accept: request.accept,
-    customAttributes: request.customAttributes,
-    inferenceId: request.inferenceId,
-    targetVariant: request.targetVariant,
-  };
+  const { body, contentType, accept, customAttributes, inferenceId, targetVariant } = request;
+  return { endpoint: request.model.endpoint, targetModel: request.model.targetModel, body, contentType, accept, customAttributes, inferenceId, targetVariant };
 }
