@@ -1,13 +1,23 @@
 /**
  * Maps a logical model name (the `{model}` in `/models/{model}/predict`) to the SageMaker
- * endpoint and TargetModel that serve it, and is the single gate deciding what a client may
- * reach. Everything that ends up in an InvokeEndpoint call's EndpointName or TargetModel
- * passes through here first.
+ * targets that serve it (an endpoint with a TargetModel or an inference component; several in
+ * priority order for fallbacks, see catalog-targets.ts), and is the single gate deciding what a
+ * client may reach. Everything that ends up in an InvokeEndpoint call's EndpointName,
+ * TargetModel or InferenceComponentName passes through here first.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, describeIssues, oneLine } from './config-error.js';
+import {
+  DEFAULT_UPSTREAM,
+  INFERENCE_COMPONENT_PREFIX,
+  type UpstreamTarget,
+  endpointNameSchema,
+  resolveTarget as resolveUpstreamTarget,
+  targetFields,
+  targetLabelSchema,
+} from './catalog-targets.js';
 import { gatewayError } from './errors.js';
 import { isSageMakerName } from './sagemaker-wire.js';
 import type { ColdEvidenceSettings } from './invoke/cold-evidence.js';
@@ -23,15 +33,21 @@ export interface WarmupPayload {
   body: string;
 }
 
-export interface ResolvedModel {
+/**
+ * A catalog model. Its own endpoint, targetModel (identity), address, upstream and cold-start
+ * budget (how long a caller may wait in total for it to load) are those of the target being
+ * invoked: the primary as resolved, each fallback's in turn (see invoke/fallbacks.ts).
+ */
+export interface ResolvedModel extends UpstreamTarget {
   name: string;
-  endpoint: string;
-  targetModel: string;
-  /** How long a caller may wait in total for this model to load (cold-start deadline). */
-  coldStartBudgetMs: number;
   warmup: WarmupPayload | undefined;
   /** Thresholds that tell a cold call from a warm one by its upstream time (cold-evidence.ts). */
   coldEvidence: ColdEvidenceSettings;
+  /** Every target in priority order; the first is the primary. */
+  targets: UpstreamTarget[];
+  /** Serve from a target known warm when the preferred one is cold. */
+  preferWarm: boolean;
+  keepWarm: { intervalMs: number } | undefined;
 }
 
 export function isValidModelName(name: string): boolean {
@@ -50,25 +66,47 @@ export function isValidTargetModel(path: string): boolean {
   return path.split('/').every((segment) => segment !== '..' && segment !== '.');
 }
 
-const endpointName = z.string().refine(isSageMakerName, 'must be a SageMaker endpoint name');
 const targetModel = z.string().refine(isValidTargetModel, 'must be a relative path of printable ASCII without . or .. segments, at most 1024 characters');
+const coldStartBudgetSeconds = z.number().int().min(1).max(3600);
+const oneAddress = (entry: { targetModel?: string | undefined; inferenceComponent?: string | undefined }) =>
+  entry.targetModel === undefined || entry.inferenceComponent === undefined;
+const ONE_ADDRESS = 'set targetModel (multi-model endpoint) or inferenceComponent, not both';
 
-const catalogEntrySchema = z.strictObject({
-  endpoint: endpointName.optional(),
-  targetModel: targetModel.optional(),
-  coldStartBudgetSeconds: z.number().int().min(1).max(3600).optional(),
-  warmup: z
-    .strictObject({ contentType: z.string().min(1).max(1024), body: z.string().max(1024 * 1024) })
-    .optional(),
-  /** Per-model overrides of COLD_BASELINE_FACTOR, COLD_BASELINE_FLOOR_MS and COLD_FIRST_CALL_MS. */
-  coldEvidence: z
-    .strictObject({
-      baselineFactor: z.number().min(1).max(1000).optional(),
-      baselineFloorMs: z.number().int().min(0).max(3_600_000).optional(),
-      firstCallMs: z.number().int().min(0).max(3_600_000).optional(),
-    })
-    .optional(),
-});
+const targetSchema = z
+  .strictObject({ name: targetLabelSchema.optional(), ...targetFields, targetModel: targetModel.optional(), coldStartBudgetSeconds: coldStartBudgetSeconds.optional() })
+  .refine(oneAddress, ONE_ADDRESS);
+
+const catalogEntrySchema = z
+  .strictObject({
+    ...targetFields,
+    endpoint: endpointNameSchema.optional(),
+    targetModel: targetModel.optional(),
+    coldStartBudgetSeconds: coldStartBudgetSeconds.optional(),
+    warmup: z
+      .strictObject({ contentType: z.string().min(1).max(1024), body: z.string().max(1024 * 1024) })
+      .optional(),
+    /** Priority order; replaces the entry's own target fields. */
+    targets: z.array(targetSchema).min(1).max(8).optional(),
+    preferWarm: z.boolean().default(false),
+    keepWarm: z.strictObject({ intervalSeconds: z.number().int().min(1).max(86_400) }).optional(),
+    /** Per-model overrides of COLD_BASELINE_FACTOR, COLD_BASELINE_FLOOR_MS and COLD_FIRST_CALL_MS. */
+    coldEvidence: z
+      .strictObject({
+        baselineFactor: z.number().min(1).max(1000).optional(),
+        baselineFloorMs: z.number().int().min(0).max(3_600_000).optional(),
+        firstCallMs: z.number().int().min(0).max(3_600_000).optional(),
+      })
+      .optional(),
+  })
+  .refine(oneAddress, ONE_ADDRESS)
+  .refine(
+    (entry) => !entry.targets || Object.keys(targetFields).concat('targetModel').every((field) => !(field in entry)),
+    'set either targets or the entry\'s own endpoint/targetModel/inferenceComponent fields, not both',
+  )
+  .refine((entry) => {
+    const labels = (entry.targets ?? []).map((target, index) => target.name ?? String(index));
+    return new Set(labels).size === labels.length;
+  }, 'target names must be unique within a model');
 
 export const catalogFileSchema = z.strictObject({
   /**
@@ -85,6 +123,14 @@ export interface CatalogSettings {
   defaultEndpoint: string | undefined;
   defaultColdStartBudgetMs: number;
   defaultColdEvidence: ColdEvidenceSettings;
+  /** Default budget of inference-component targets (a scale-out from zero takes minutes). */
+  defaultComponentBudgetMs: number;
+}
+
+/** What the SageMaker-compatible route addresses: a TargetModel or an inference component. */
+export interface WireTarget {
+  targetModel: string | undefined;
+  inferenceComponent: string | undefined;
 }
 
 export class ModelCatalog {
@@ -97,23 +143,57 @@ export class ModelCatalog {
     private readonly settings: CatalogSettings,
   ) {
     for (const [name, entry] of Object.entries(file.models)) {
-      const endpoint = entry.endpoint ?? settings.defaultEndpoint;
-      if (!endpoint) {
-        throw new ConfigError(`MODEL_CATALOG: model "${name}" has no endpoint and SAGEMAKER_ENDPOINT_NAME is not set`);
+      const defaults = {
+        modelName: name,
+        defaultEndpoint: settings.defaultEndpoint,
+        modelBudgetMs: entry.coldStartBudgetSeconds === undefined ? undefined : entry.coldStartBudgetSeconds * 1000,
+        defaultColdStartBudgetMs: settings.defaultColdStartBudgetMs,
+        defaultComponentBudgetMs: settings.defaultComponentBudgetMs,
+        defaultTargetSuffix: DEFAULT_TARGET_SUFFIX,
+      };
+      let targets: UpstreamTarget[];
+      try {
+        const raw = entry.targets?.map(({ name: label, ...target }) => ({ ...target, label })) ?? [entry];
+        targets = raw.map((target, index) => resolveUpstreamTarget(target, index, defaults));
+      } catch (error) {
+        throw new ConfigError(`MODEL_CATALOG: ${(error as Error).message}`);
       }
       const model: ResolvedModel = {
+        ...targets[0]!,
         name,
-        endpoint,
-        targetModel: entry.targetModel ?? `${name}${DEFAULT_TARGET_SUFFIX}`,
-        coldStartBudgetMs: (entry.coldStartBudgetSeconds ?? 0) * 1000 || settings.defaultColdStartBudgetMs,
         warmup: entry.warmup,
         coldEvidence: { ...settings.defaultColdEvidence, ...entry.coldEvidence },
+        targets,
+        preferWarm: entry.preferWarm,
+        keepWarm: entry.keepWarm && { intervalMs: entry.keepWarm.intervalSeconds * 1000 },
       };
       this.byName.set(name, model);
-      this.byTarget.set(targetKey(model.endpoint, model.targetModel), model);
+      for (const target of targets) {
+        const key = targetKey(target.endpoint, target.targetModel);
+        if (!this.byTarget.has(key)) this.byTarget.set(key, model);
+      }
     }
+    this.requireOneUpstreamPerEndpoint();
     if (file.policy === 'default-rule' && !settings.defaultEndpoint) {
       throw new ConfigError('SAGEMAKER_ENDPOINT_NAME: required by the catalog policy default-rule (or set policy: catalog-only in MODEL_CATALOG)');
+    }
+  }
+
+  /**
+   * Model state and breakers are keyed by endpoint name, so one name must mean one endpoint:
+   * the same name in two regions or accounts would share a breaker and a warm/cold state.
+   */
+  private requireOneUpstreamPerEndpoint(): void {
+    const upstreamOf = new Map<string, string>();
+    if (this.file.policy === 'default-rule' && this.settings.defaultEndpoint) upstreamOf.set(this.settings.defaultEndpoint, DEFAULT_UPSTREAM.key);
+    for (const model of this.byName.values()) {
+      for (const target of model.targets) {
+        const known = upstreamOf.get(target.endpoint);
+        if (known !== undefined && known !== target.upstream.key) {
+          throw new ConfigError(`MODEL_CATALOG: endpoint "${target.endpoint}" is used with two different region/runtimeUrl/credentialsProfile settings; give each endpoint one`);
+        }
+        upstreamOf.set(target.endpoint, target.upstream.key);
+      }
     }
   }
 
@@ -143,19 +223,26 @@ export class ModelCatalog {
   }
 
   /**
-   * Resolves an (EndpointName, TargetModel) pair sent to the SageMaker-compatible route. Only
-   * pairs the configuration could produce from a model name are reachable.
+   * Resolves what the SageMaker-compatible route addresses, (EndpointName, TargetModel) or
+   * (EndpointName, InferenceComponentName), to its catalog model. Only pairs the configuration
+   * could produce from a model name are reachable; inference components only when listed.
    */
-  resolveTarget(endpoint: string, target: string): ResolvedModel {
+  resolveTarget(endpoint: string, target: WireTarget): ResolvedModel {
     if (!isSageMakerName(endpoint)) {
       throw gatewayError('INVALID_ENDPOINT_NAME', 'EndpointName must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])* and be at most 63 characters.');
     }
-    if (!isValidTargetModel(target)) {
+    if (target.inferenceComponent !== undefined) {
+      const listed = this.byTarget.get(targetKey(endpoint, `${INFERENCE_COMPONENT_PREFIX}${target.inferenceComponent}`));
+      if (listed) return listed;
+      throw gatewayError('ENDPOINT_NOT_ALLOWED', `Endpoint "${endpoint}" with inference component "${target.inferenceComponent}" is not allowed by the gateway's catalog.`);
+    }
+    const path = target.targetModel ?? '';
+    if (!isValidTargetModel(path)) {
       throw gatewayError('INVALID_TARGET_MODEL', 'TargetModel must be a relative path of printable ASCII without "." or ".." segments, at most 1024 characters.');
     }
-    const listed = this.byTarget.get(targetKey(endpoint, target));
+    const listed = this.byTarget.get(targetKey(endpoint, path));
     if (listed) return listed;
-    const stem = target.endsWith(DEFAULT_TARGET_SUFFIX) ? target.slice(0, -DEFAULT_TARGET_SUFFIX.length) : undefined;
+    const stem = path.endsWith(DEFAULT_TARGET_SUFFIX) ? path.slice(0, -DEFAULT_TARGET_SUFFIX.length) : undefined;
     if (
       this.file.policy === 'default-rule' &&
       endpoint === this.settings.defaultEndpoint &&
@@ -165,18 +252,19 @@ export class ModelCatalog {
     ) {
       return this.defaultRule(stem, endpoint);
     }
-    throw gatewayError('ENDPOINT_NOT_ALLOWED', `Endpoint "${endpoint}" with target model "${target}" is not allowed by the gateway's catalog.`);
+    throw gatewayError('ENDPOINT_NOT_ALLOWED', `Endpoint "${endpoint}" with target model "${path}" is not allowed by the gateway's catalog.`);
   }
 
   private defaultRule(name: string, endpoint: string): ResolvedModel {
-    return {
-      name,
-      endpoint,
-      targetModel: `${name}${DEFAULT_TARGET_SUFFIX}`,
-      coldStartBudgetMs: this.settings.defaultColdStartBudgetMs,
-      warmup: undefined,
-      coldEvidence: this.settings.defaultColdEvidence,
-    };
+    const target = resolveUpstreamTarget({ endpoint }, 0, {
+      modelName: name,
+      defaultEndpoint: endpoint,
+      modelBudgetMs: undefined,
+      defaultColdStartBudgetMs: this.settings.defaultColdStartBudgetMs,
+      defaultComponentBudgetMs: this.settings.defaultComponentBudgetMs,
+      defaultTargetSuffix: DEFAULT_TARGET_SUFFIX,
+    });
+    return { ...target, name, warmup: undefined, coldEvidence: this.settings.defaultColdEvidence, targets: [target], preferWarm: false, keepWarm: undefined };
   }
 }
 

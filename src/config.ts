@@ -9,10 +9,20 @@ import { MAX_BODY_BYTES, isSageMakerName } from './sagemaker-wire.js';
 
 export { ConfigError };
 import type { ColdEvidenceSettings } from './invoke/cold-evidence.js';
+import { DEFAULT_NO_CAPACITY_PATTERN } from './invoke/scale-from-zero.js';
 
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
@@ -52,6 +62,18 @@ export const configSchema = z
     UPSTREAM_TRANSPORT: z.enum(['lean', 'sdk']).default('lean'),
 
     COLD_START_BUDGET_S: int(1, 3_600, 360),
+    // A scale-out from zero copies took AWS about 5 minutes (8B model) to 6 (70B): twice that.
+    IC_COLD_START_BUDGET_S: int(1, 3_600, 600),
+    // SageMaker's no-capacity message (a ValidationError) for an inference component at zero
+    // copies; a regular expression, in case AWS rewords it.
+    IC_NO_CAPACITY_PATTERN: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .max(1024)
+        .default(DEFAULT_NO_CAPACITY_PATTERN)
+        .refine(isRegExp, 'must be a valid regular expression'),
+    ),
     NOT_READY_RETRY_BASE_MS: int(1, 60_000, 250),
     NOT_READY_RETRY_MAX_MS: int(1, 120_000, 5_000),
     TRANSIENT_RETRIES: int(0, 10, 2),
@@ -67,6 +89,9 @@ export const configSchema = z
     COLD_BASELINE_FLOOR_MS: int(0, 3_600_000, 1_000),
     // With no baseline yet (first call by this process), slower than this counts as a load.
     COLD_FIRST_CALL_MS: int(0, 3_600_000, 1_000),
+    // Keep-warm calls across every endpoint: enough for hundreds of models on minute intervals,
+    // too few to matter next to traffic.
+    KEEP_WARM_MAX_PER_SECOND: int(1, 1_000, 5),
 
     BREAKER_ERROR_THRESHOLD_PERCENT: int(1, 100, 50),
     BREAKER_VOLUME_THRESHOLD: int(1, 100_000, 10),
@@ -125,6 +150,10 @@ export interface GatewayConfig {
   upstream: { transport: 'lean' | 'sdk'; connectTimeoutMs: number; socketTimeoutMs: number; maxSockets: number };
   coldStart: {
     budgetMs: number;
+    /** Default budget of inference-component targets. */
+    componentBudgetMs: number;
+    /** Matches SageMaker's no-capacity ValidationError (a scale-from-zero cold start). */
+    noCapacityPattern: RegExp;
     retryBaseMs: number;
     retryMaxMs: number;
     queueMax: number;
@@ -142,6 +171,7 @@ export interface GatewayConfig {
     consecutiveFailures: number;
   };
   modelStateMax: number;
+  keepWarm: { maxPerSecond: number };
   preload: string[];
   metrics: { maxModelLabels: number };
   /** API keys (inline text or a file); both undefined = access control off. */
@@ -190,6 +220,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     coldStart: {
       budgetMs: e.COLD_START_BUDGET_S * 1000,
+      componentBudgetMs: e.IC_COLD_START_BUDGET_S * 1000,
+      noCapacityPattern: new RegExp(e.IC_NO_CAPACITY_PATTERN),
       retryBaseMs: e.NOT_READY_RETRY_BASE_MS,
       retryMaxMs: e.NOT_READY_RETRY_MAX_MS,
       queueMax: e.COLD_QUEUE_MAX,
@@ -214,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       consecutiveFailures: e.BREAKER_CONSECUTIVE_FAILURES,
     },
     modelStateMax: e.MODEL_STATE_MAX,
+    keepWarm: { maxPerSecond: e.KEEP_WARM_MAX_PER_SECOND },
     preload: e.MODEL_PRELOAD,
     metrics: { maxModelLabels: e.METRICS_MAX_MODEL_LABELS },
     apiKeys: { inline: e.API_KEYS, file: e.API_KEYS_FILE, metricsRequireKey: e.METRICS_REQUIRE_API_KEY === 'true' },

@@ -20,6 +20,9 @@ import { NO_SAGEMAKER_HEADERS } from './http/prediction-input.js';
 import { ModelStateStore, endpointOfKey } from './invoke/model-state.js';
 import { createLeanTransport } from './invoke/lean-transport.js';
 import { createSdkTransport } from './invoke/sdk-transport.js';
+import { createTransportRouter } from './invoke/transport-router.js';
+import { catalogKeepWarm } from './invoke/keep-warm-targets.js';
+import { recognizeScaleFromZero } from './invoke/scale-from-zero.js';
 import type { UpstreamTransport } from './invoke/transport.js';
 
 export interface Gateway {
@@ -51,6 +54,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     defaultEndpoint: config.defaultEndpoint,
     defaultColdStartBudgetMs: config.coldStart.budgetMs,
     defaultColdEvidence: config.coldStart.evidence,
+    defaultComponentBudgetMs: config.coldStart.componentBudgetMs,
   });
   const auth = {
     keys: loadApiKeys(config.apiKeys.inline, config.apiKeys.file),
@@ -84,19 +88,30 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     maxSockets: config.upstream.maxSockets,
     ...(config.localMme ? { credentials: LOCAL_CREDENTIALS } : {}),
   };
-  const transport =
+  const createTransport = config.upstream.transport === 'sdk' ? createSdkTransport : createLeanTransport;
+  const upstreams = catalog.listedModels().flatMap((model) => model.targets.map((target) => target.upstream));
+  const routed =
     options.transport ??
-    (config.upstream.transport === 'sdk' ? createSdkTransport(transportOptions) : createLeanTransport(transportOptions));
+    createTransportRouter(upstreams, (ref) =>
+      createTransport({
+        ...transportOptions,
+        region: ref.region ?? transportOptions.region,
+        endpointUrl: ref.runtimeUrl ?? (ref.region ? undefined : transportOptions.endpointUrl),
+        ...(ref.credentialsProfile ? { credentials: undefined, credentialsProfile: ref.credentialsProfile } : {}),
+      }),
+    );
+  const transport = recognizeScaleFromZero(routed, config.coldStart.noCapacityPattern);
   const breakers = new BreakerRegistry(config.breakers, metrics);
   const gate = new ColdStartGate({
     maxWaitersPerModel: config.coldStart.queueMax,
     onDepthChange: (key, delta) => metrics.coldQueueDepth.inc({ endpoint: endpointOfKey(key) }, delta),
   });
+  const states = new ModelStateStore(config.modelStateMax);
   const invoker = new Invoker({
     transport,
     breakers,
     gate,
-    states: new ModelStateStore(config.modelStateMax),
+    states,
     metrics,
     settings: {
       socketTimeoutMs: config.upstream.socketTimeoutMs,
@@ -107,6 +122,16 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
       retryBudgetPercent: config.transientRetries.budgetPercent,
     },
   });
+
+  const keepWarm = catalogKeepWarm({
+    models: catalog.listedModels(),
+    invokeTarget: invoker.invokeTarget,
+    states,
+    breakers,
+    metrics,
+    maxPerSecond: config.keepWarm.maxPerSecond,
+  });
+  keepWarm.start();
 
   if (!auth.keys) logger.warn('access control is off: no API_KEYS or API_KEYS_FILE configured');
   const app = createApp({ catalog, invoker, metrics, logger, lifecycle: options.lifecycle, maxBodyBytes: config.maxBodyBytes, wireReadyWaitMs: config.coldStart.wireReadyWaitMs, auth });
@@ -127,6 +152,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
       return { containerAnswer, start: trace.modelStart, attempts: trace.attempts };
     },
     async close() {
+      await keepWarm.stop();
       breakers.shutdown();
       transport.close();
       await closeLocalMme();

@@ -58,7 +58,8 @@ export class GatewayMetrics {
     help:
       'Prediction requests labelled start="cold", by the evidence: not_ready (met ModelNotReadyException), ' +
       'waited (waited for another call\'s load), inferred_reload (upstream time far above the warm baseline: ' +
-      'an unannounced reload), slow_first_call (no baseline yet, upstream time above COLD_FIRST_CALL_MS).',
+      'an unannounced reload), slow_first_call (no baseline yet, upstream time above COLD_FIRST_CALL_MS), ' +
+      'scale_from_zero (an inference component had no copies).',
     labelNames: ['model', 'endpoint', 'reason'] as const,
     registers: [this.registry],
   });
@@ -87,7 +88,7 @@ export class GatewayMetrics {
 
   readonly retries = new Counter({
     name: 'mme_gateway_retries_total',
-    help: 'Upstream retries, by reason (not_ready: model loading; transient: 5xx, throttling, timeouts, connection errors).',
+    help: 'Upstream retries, by reason (not_ready: model loading; scale_from_zero: inference component at zero copies; transient: 5xx, throttling, timeouts, connection errors).',
     labelNames: ['endpoint', 'reason'] as const,
     registers: [this.registry],
   });
@@ -111,6 +112,27 @@ export class GatewayMetrics {
     help: 'Time a request waited for another request to load its model, by result (released, timeout, queue_full, abandoned: its caller left).',
     labelNames: ['endpoint', 'result'] as const,
     buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  readonly targetInvocations = new Counter({
+    name: 'mme_gateway_target_invocations_total',
+    help: 'Invocations of one catalog target (a model with fallbacks has several), by outcome; outcome="success" says which target served.',
+    labelNames: ['model', 'target', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly fallbacks = new Counter({
+    name: 'mme_gateway_fallbacks_total',
+    help: 'Requests passed from one catalog target to the next, by the target left and why (circuit_open, cold, throttled, unavailable, unreachable).',
+    labelNames: ['model', 'from', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly keepWarm = new Counter({
+    name: 'mme_gateway_keep_warm_total',
+    help: 'Keep-warm calls (never counted as invocations), by result; paused: due while a breaker was open, not sent.',
+    labelNames: ['model', 'endpoint', 'outcome'] as const,
     registers: [this.registry],
   });
 

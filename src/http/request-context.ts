@@ -26,6 +26,8 @@ export interface AccessRecord {
   start?: StartKind;
   /** Why the call counts as cold (absent when warm). */
   coldReason?: ColdReason | undefined;
+  /** The catalog target that served (or was tried last). */
+  target?: string | undefined;
   attempts?: number;
   bytesIn?: number;
   bytesOut?: number;

@@ -78,11 +78,15 @@ async function invokeAndRecord(
     Object.assign(context.access, {
       start: trace.modelStart,
       coldReason: trace.coldReason,
+      target: trace.target,
       attempts: trace.attempts,
       upstreamRequestId: trace.upstreamRequestId,
     });
     if (trace.upstreamAborted) context.access.upstreamAborted = true;
-    if (!res.headersSent) res.setHeader('X-Model-Start', trace.modelStart);
+    if (!res.headersSent) {
+      res.setHeader('X-Model-Start', trace.modelStart);
+      if (trace.target !== undefined) res.setHeader('X-Model-Target', trace.target);
+    }
   }
 }
 

@@ -15,7 +15,7 @@
  * on and the client's retry joins it. A caller's X-Request-Timeout-Ms replaces that wait.
  */
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
-import type { ModelCatalog } from '../catalog.js';
+import type { ModelCatalog, ResolvedModel } from '../catalog.js';
 import type { ErrorCode, GatewayError } from '../errors.js';
 import { gatewayError } from '../errors.js';
 import { type SageMakerErrorType, writeInvokeEndpointAnswer, writeSageMakerError } from '../sagemaker-wire.js';
@@ -75,11 +75,15 @@ const sageMakerTypeOf: Record<ErrorCode, SageMakerErrorType> = {
 export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
   const router = Router();
   const resolveTarget: RequestHandler<{ endpoint: string }> = (req, res, next) => {
-    const target = req.get('x-amzn-sagemaker-target-model');
-    if (target === undefined) {
-      throw gatewayError('INVALID_TARGET_MODEL', 'X-Amzn-SageMaker-Target-Model is required: the gateway fronts multi-model endpoints.');
+    const target = { targetModel: req.get('x-amzn-sagemaker-target-model'), inferenceComponent: req.get('x-amzn-sagemaker-inference-component') };
+    if (target.targetModel === undefined && target.inferenceComponent === undefined) {
+      throw gatewayError(
+        'INVALID_TARGET_MODEL',
+        'X-Amzn-SageMaker-Target-Model (multi-model endpoint) or X-Amzn-SageMaker-Inference-Component is required.',
+      );
     }
     const model = deps.catalog.resolveTarget(req.params.endpoint, target);
+    requireCatalogAddress(model, req.params.endpoint, req.get('x-amzn-sagemaker-target-container-hostname'), req.get('x-amzn-sagemaker-target-variant'));
     recordModel(res, model);
     authorizeModel(res, model, { checkEndpoint: true });
     next();
@@ -103,6 +107,21 @@ export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
     },
   );
   return router;
+}
+
+/**
+ * A container hostname reaches SageMaker only when the catalog sets it for a target on this
+ * endpoint, and a variant the catalog pins cannot be swapped for another.
+ */
+function requireCatalogAddress(model: ResolvedModel, endpoint: string, hostname: string | undefined, variant: string | undefined): void {
+  const targets = model.targets.filter((target) => target.endpoint === endpoint);
+  if (hostname !== undefined && !targets.some((target) => target.address.targetContainerHostname === hostname)) {
+    throw gatewayError('ENDPOINT_NOT_ALLOWED', `Container hostname "${hostname}" is not allowed by the gateway's catalog for endpoint "${endpoint}".`);
+  }
+  const pinned = targets.map((target) => target.address.targetVariant).filter((pin) => pin !== undefined);
+  if (variant !== undefined && pinned.length > 0 && !pinned.includes(variant)) {
+    throw gatewayError('ENDPOINT_NOT_ALLOWED', `Variant "${variant}" is not allowed by the gateway's catalog for endpoint "${endpoint}".`);
+  }
 }
 
 /**

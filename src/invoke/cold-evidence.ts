@@ -11,7 +11,9 @@
  *                     without telling anyone and reloads within 60 s without ModelNotReady, so
  *                     timing is the only evidence of such a reload;
  *  - slow_first_call: no baseline yet (first call by this process) and its upstream time was
- *                     above the absolute first-call threshold.
+ *                     above the absolute first-call threshold;
+ *  - scale_from_zero: it met SageMaker's no-capacity answer: an inference component with zero
+ *                     copies, scaling out (scale-from-zero.ts).
  *
  * Being seen for the first time by this process is not evidence: after a restart, a deploy or
  * behind a load balancer the upstream may well hold the model. Limits: a reload faster than the
@@ -20,7 +22,7 @@
 
 export type StartKind = 'cold' | 'warm';
 
-export const coldReasons = ['not_ready', 'waited', 'inferred_reload', 'slow_first_call'] as const;
+export const coldReasons = ['not_ready', 'waited', 'inferred_reload', 'slow_first_call', 'scale_from_zero'] as const;
 export type ColdReason = (typeof coldReasons)[number];
 
 export interface ColdEvidenceSettings {

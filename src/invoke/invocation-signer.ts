@@ -66,7 +66,16 @@ interface DayKey {
 }
 
 /** Optional headers, as bits of the signed-header-list cache index; in canonical (sorted) order. */
-const OPTIONAL = { accept: 1, securityToken: 2, customAttributes: 4, inferenceId: 8, targetVariant: 16 } as const;
+const OPTIONAL = {
+  accept: 1,
+  securityToken: 2,
+  customAttributes: 4,
+  inferenceId: 8,
+  targetVariant: 16,
+  targetModel: 32,
+  inferenceComponent: 64,
+  targetContainerHostname: 128,
+} as const;
 
 function signedHeaderList(mask: number): string {
   const names = [
@@ -78,8 +87,10 @@ function signedHeaderList(mask: number): string {
     'x-amz-date',
     mask & OPTIONAL.securityToken ? 'x-amz-security-token' : undefined,
     mask & OPTIONAL.customAttributes ? 'x-amzn-sagemaker-custom-attributes' : undefined,
+    mask & OPTIONAL.inferenceComponent ? 'x-amzn-sagemaker-inference-component' : undefined,
     mask & OPTIONAL.inferenceId ? 'x-amzn-sagemaker-inference-id' : undefined,
-    'x-amzn-sagemaker-target-model',
+    mask & OPTIONAL.targetContainerHostname ? 'x-amzn-sagemaker-target-container-hostname' : undefined,
+    mask & OPTIONAL.targetModel ? 'x-amzn-sagemaker-target-model' : undefined,
     mask & OPTIONAL.targetVariant ? 'x-amzn-sagemaker-target-variant' : undefined,
   ];
   return names.filter((name) => name !== undefined).join(';');
@@ -201,7 +212,6 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
         host,
         'content-type': contentType,
         'content-length': contentLength,
-        'x-amzn-sagemaker-target-model': params.targetModel,
       };
       let mask = 0;
       let canonical = 'POST\n' + path + '\n\n';
@@ -226,12 +236,26 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
         canonical += 'x-amzn-sagemaker-custom-attributes:' + canonicalHeaderValue(params.customAttributes) + '\n';
         mask |= OPTIONAL.customAttributes;
       }
+      if (params.inferenceComponent !== undefined) {
+        headers['x-amzn-sagemaker-inference-component'] = params.inferenceComponent;
+        canonical += 'x-amzn-sagemaker-inference-component:' + canonicalHeaderValue(params.inferenceComponent) + '\n';
+        mask |= OPTIONAL.inferenceComponent;
+      }
       if (params.inferenceId !== undefined) {
         headers['x-amzn-sagemaker-inference-id'] = params.inferenceId;
         canonical += 'x-amzn-sagemaker-inference-id:' + canonicalHeaderValue(params.inferenceId) + '\n';
         mask |= OPTIONAL.inferenceId;
       }
-      canonical += 'x-amzn-sagemaker-target-model:' + canonicalHeaderValue(params.targetModel) + '\n';
+      if (params.targetContainerHostname !== undefined) {
+        headers['x-amzn-sagemaker-target-container-hostname'] = params.targetContainerHostname;
+        canonical += 'x-amzn-sagemaker-target-container-hostname:' + canonicalHeaderValue(params.targetContainerHostname) + '\n';
+        mask |= OPTIONAL.targetContainerHostname;
+      }
+      if (params.targetModel !== undefined) {
+        headers['x-amzn-sagemaker-target-model'] = params.targetModel;
+        canonical += 'x-amzn-sagemaker-target-model:' + canonicalHeaderValue(params.targetModel) + '\n';
+        mask |= OPTIONAL.targetModel;
+      }
       if (params.targetVariant !== undefined) {
         headers['x-amzn-sagemaker-target-variant'] = params.targetVariant;
         canonical += 'x-amzn-sagemaker-target-variant:' + canonicalHeaderValue(params.targetVariant) + '\n';

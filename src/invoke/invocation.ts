@@ -8,7 +8,7 @@ import type { ColdReason, StartKind } from './cold-evidence.js';
 import type { InvokeEndpointOutput, InvokeEndpointParams } from './transport.js';
 
 /** The caller's payload and SageMaker headers: InvokeEndpoint's parameters but the model's address. */
-export type InvocationPayload = Omit<InvokeEndpointParams, 'endpoint' | 'targetModel'>;
+export type InvocationPayload = Omit<InvokeEndpointParams, 'endpoint' | 'upstream' | 'targetModel' | 'inferenceComponent' | 'targetContainerHostname'>;
 
 export interface InvocationRequest extends InvocationPayload {
   model: ResolvedModel;
@@ -31,6 +31,8 @@ export interface InvocationTrace {
   modelStart: StartKind;
   /** The evidence that made the call cold (the first found), if any. */
   coldReason: ColdReason | undefined;
+  /** The catalog target that served (or was tried last): its bounded label. */
+  target?: string | undefined;
   attempts: number;
   upstreamRequestId: string | undefined;
   /** Set when an attempt already sent upstream was aborted because the caller left. */
@@ -46,6 +48,17 @@ export type InvocationResult = InvokeEndpointOutput;
 
 /** The InvokeEndpoint parameters of a request (the same for each of its attempts). */
 export function invokeEndpointParams(request: InvocationRequest): InvokeEndpointParams {
-  const { body, contentType, accept, customAttributes, inferenceId, targetVariant } = request;
-  return { endpoint: request.model.endpoint, targetModel: request.model.targetModel, body, contentType, accept, customAttributes, inferenceId, targetVariant };
+  const { model, body, contentType, accept, customAttributes, inferenceId } = request;
+  return {
+    endpoint: model.endpoint,
+    upstream: model.upstream.key,
+    ...model.address,
+    body,
+    contentType,
+    accept,
+    customAttributes,
+    inferenceId,
+    // A variant the catalog pins wins; otherwise the caller's choice goes through.
+    targetVariant: model.address.targetVariant ?? request.targetVariant,
+  };
 }

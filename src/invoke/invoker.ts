@@ -4,7 +4,9 @@
  * through the endpoint and model breakers, with ModelNotReadyException retried until the
  * deadline and transient errors retried a few times within the retry budget. Callers see one
  * answer: a result, or one GatewayError. Every call is labelled cold or warm from the evidence
- * it gathered on the way (cold-evidence.ts), and its outcome teaches the model state.
+ * it gathered on the way (cold-evidence.ts), and its outcome teaches the model state. Traffic
+ * runs through the steps around it (measured, fallbacks across the catalog's targets); see
+ * `invoke` and `invokeTarget`.
  *
  * Caller departure: `request.signal` aborts when the caller's connection closes. The invoker
  * checks it at the few points that wait or send (the gate, the backoff sleep, each attempt) and
@@ -20,7 +22,9 @@ import { type Clock, RetryBudget, backoffDelayMs, systemClock } from './retry-po
 import { UpstreamAttempts } from './attempt.js';
 import { type InvocationRequest, type InvocationResult, type InvocationTrace, invokeEndpointParams } from './invocation.js';
 import type { UpstreamTransport } from './transport.js';
-import { UpstreamFailure, invocationOutcome, isTransient, toGatewayError } from './upstream-errors.js';
+import { type Invoke, withFallbacks } from './fallbacks.js';
+import { countedPerTarget, measured } from './invocation-steps.js';
+import { UpstreamFailure, isTransient, toGatewayError } from './upstream-errors.js';
 
 export { type InvocationRequest, type InvocationResult, type InvocationTrace, newTrace } from './invocation.js';
 
@@ -70,26 +74,38 @@ export class Invoker {
     this.clock = deps.clock ?? systemClock;
     const { transport, breakers, metrics, settings } = deps;
     this.attempts = new UpstreamAttempts({ transport, breakers, metrics, clock: this.clock, socketTimeoutMs: settings.socketTimeoutMs });
+    const { states } = deps;
+    const fallbacks = withFallbacks({
+      isWarm: (target) => states.isWarm(target),
+      isOpen: (target) => Object.values(breakers.states(target.endpoint, modelKey(target.endpoint, target.targetModel))).includes('open'),
+      expectedColdStartMs: (target) => {
+        const known = states.get(target);
+        return known?.lastStart === 'cold' && known.lastLatencyMs !== undefined ? known.lastLatencyMs : target.coldStartBudgetMs;
+      },
+      onFallback: (model, from, reason) => metrics.fallbacks.inc({ model: metrics.modelLabel(model.name), from: from.label, reason }),
+    });
+    this.invoke = measured(metrics, () => this.clock.now())(fallbacks(countedPerTarget(metrics)(this.invokeTarget)));
   }
 
-  async invoke(request: InvocationRequest, trace: InvocationTrace): Promise<InvocationResult> {
-    const { model } = request;
-    let outcome: ReturnType<typeof invocationOutcome> = 'success';
+  /**
+   * One caller's request, as traffic: measured once, across the model's targets in fallback
+   * order, each target's result counted (invocation-steps.ts, fallbacks.ts).
+   */
+  readonly invoke: Invoke;
+
+  /**
+   * One target (the request's model as resolved for it), unmeasured: the cold-start gate, the
+   * attempts and breakers. Rejects only with a GatewayError. Keep-warm calls come straight here.
+   */
+  readonly invokeTarget: Invoke = async (request, trace) => {
     try {
       return await this.invokeWithColdStart(request, trace);
     } catch (error) {
-      const failure = isGatewayError(error) ? error : toGatewayError(error);
-      outcome = invocationOutcome(failure);
-      throw failure;
+      throw isGatewayError(error) ? error : toGatewayError(error);
     } finally {
       trace.modelStart = trace.coldReason ? 'cold' : 'warm';
-      const { metrics } = this.deps;
-      const modelLabel = metrics.modelLabel(model.name);
-      const seconds = (this.clock.now() - request.receivedAt) / 1000;
-      metrics.invocationDuration.observe({ model: modelLabel, endpoint: model.endpoint, start: trace.modelStart, outcome }, seconds);
-      if (trace.coldReason) metrics.coldStarts.inc({ model: modelLabel, endpoint: model.endpoint, reason: trace.coldReason });
     }
-  }
+  };
 
   report(model: ModelRef): ModelReport {
     const status = this.deps.states.get(model) ?? unknownModel(model);
@@ -184,14 +200,16 @@ export class Invoker {
         trace.upstreamAborted = true;
         throw toGatewayError(failure.error, failure.kind);
       }
-      if (failure.kind === 'not_ready') {
-        trace.coldReason ??= 'not_ready';
+      if (failure.kind === 'not_ready' || failure.kind === 'no_capacity') {
+        // An inference component at zero copies is a cold start like a loading model, only longer.
+        const reason = failure.kind === 'not_ready' ? 'not_ready' : 'scale_from_zero';
+        trace.coldReason ??= reason;
         states.markLoading(model);
-        metrics.modelNotReady.inc({ model: metrics.modelLabel(model.name), endpoint: model.endpoint });
+        if (reason === 'not_ready') metrics.modelNotReady.inc({ model: metrics.modelLabel(model.name), endpoint: model.endpoint });
         if (role === 'direct') return { kind: 'model_loading' };
         const wait = backoffDelayMs(notReadyRetries++, settings.notReadyRetryBaseMs, settings.notReadyRetryMaxMs, this.random);
         if (this.clock.now() + wait >= deadlineAt) throw this.notReadyError(request);
-        metrics.retries.inc({ endpoint: model.endpoint, reason: 'not_ready' });
+        metrics.retries.inc({ endpoint: model.endpoint, reason });
         await this.clock.sleep(wait, request.signal);
         continue;
       }

@@ -20,7 +20,7 @@ export function regionalRuntimeUrl(region: string): string {
 
 export function createLeanTransport(options: TransportOptions): UpstreamTransport {
   const base = new URL(options.endpointUrl ?? regionalRuntimeUrl(options.region));
-  const signer = createInvocationSigner({ region: options.region, baseUrl: base, credentials: options.credentials ?? defaultProvider() });
+  const signer = createInvocationSigner({ region: options.region, baseUrl: base, credentials: options.credentials ?? defaultProvider(options.credentialsProfile ? { profile: options.credentialsProfile } : {}) });
   const dispatcher = new Agent({
     connections: options.maxSockets,
     connect: { timeout: options.connectTimeoutMs },

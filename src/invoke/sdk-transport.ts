@@ -16,6 +16,7 @@ export function createSdkTransport(options: TransportOptions): UpstreamTransport
     region: options.region,
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.credentialsProfile ? { profile: options.credentialsProfile } : {}),
     // One attempt per send(): the invoker retries, so every attempt is counted and bounded
     // by the caller's deadline, and breakers see each failure.
     maxAttempts: 1,
@@ -33,6 +34,8 @@ export function createSdkTransport(options: TransportOptions): UpstreamTransport
         new InvokeEndpointCommand({
           EndpointName: params.endpoint,
           TargetModel: params.targetModel,
+          InferenceComponentName: params.inferenceComponent,
+          TargetContainerHostname: params.targetContainerHostname,
           Body: params.body,
           ContentType: params.contentType,
           Accept: params.accept,

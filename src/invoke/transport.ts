@@ -6,7 +6,13 @@
 
 export interface InvokeEndpointParams {
   endpoint: string;
-  targetModel: string;
+  /** Which SageMaker Runtime client (region, URL, credentials): the target's UpstreamRef key. */
+  upstream?: string;
+  /** Multi-model endpoints. */
+  targetModel: string | undefined;
+  /** Endpoints hosting inference components. */
+  inferenceComponent?: string | undefined;
+  targetContainerHostname?: string | undefined;
   body: Uint8Array;
   contentType: string | undefined;
   accept: string | undefined;
@@ -45,5 +51,7 @@ export interface TransportOptions {
   socketTimeoutMs: number;
   maxSockets: number;
   /** Fixed credentials (only for the local MME, which does not check signatures). */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** A named profile of the AWS shared config files, for a target in another account. */
+  credentialsProfile?: string | undefined;
 }

@@ -10,6 +10,8 @@ import type { InvocationOutcome } from '../metrics.js';
 
 export type UpstreamErrorKind =
   | 'not_ready'
+  /** An inference component with no copies (scale-to-zero): a cold start, see scale-from-zero.ts. */
+  | 'no_capacity'
   | 'model_error'
   | 'validation'
   | 'model_not_found'
@@ -88,6 +90,8 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
   switch (e.name) {
     case 'ModelNotReadyException':
       return 'not_ready';
+    case 'InferenceComponentNoCapacity':
+      return 'no_capacity';
     case 'ModelError':
       return 'model_error';
     case 'ValidationError':

@@ -5,6 +5,7 @@
  */
 import { ModelNotReadyException } from '@aws-sdk/client-sagemaker-runtime';
 import type { ResolvedModel } from '../../src/catalog.js';
+import { DEFAULT_UPSTREAM } from '../../src/catalog-targets.js';
 import { GatewayError } from '../../src/errors.js';
 import { GatewayMetrics } from '../../src/metrics.js';
 import { BreakerRegistry } from '../../src/invoke/breakers.js';
@@ -36,7 +37,7 @@ export function scriptedTransport(behaviour: Behaviour) {
   const calls: string[] = [];
   const transport: UpstreamTransport = {
     async invokeEndpoint(params, signal) {
-      calls.push(params.targetModel);
+      calls.push(params.targetModel ?? '');
       await behaviour(params);
       if (signal.aborted) throw new Error('aborted');
       return { body: new TextEncoder().encode('0.5\n'), contentType: 'text/csv', customAttributes: undefined, invokedVariant: 'AllTraffic', upstreamRequestId: 'req-1' };
@@ -50,8 +51,9 @@ export function scriptedTransport(behaviour: Behaviour) {
 export function loadingModels(clock: Clock, loadMs: number): Behaviour {
   const loadedAt = new Map<string, number>();
   return (params) => {
-    if (!loadedAt.has(params.targetModel)) loadedAt.set(params.targetModel, clock.now() + loadMs);
-    if (clock.now() < loadedAt.get(params.targetModel)!) throw new ModelNotReadyException({ ...meta, message: 'loading' });
+    const target = params.targetModel ?? '';
+    if (!loadedAt.has(target)) loadedAt.set(target, clock.now() + loadMs);
+    if (clock.now() < loadedAt.get(target)!) throw new ModelNotReadyException({ ...meta, message: 'loading' });
   };
 }
 
@@ -84,7 +86,15 @@ export function build(transport: UpstreamTransport, clock: Clock, breakerOverrid
 }
 
 export function model(name: string, budgetMs = 5_000): ResolvedModel {
-  return { name, endpoint: 'ep', targetModel: `${name}.tar.gz`, coldStartBudgetMs: budgetMs, warmup: undefined, coldEvidence: evidence };
+  const target = {
+    label: 'primary',
+    endpoint: 'ep',
+    targetModel: `${name}.tar.gz`,
+    address: { targetModel: `${name}.tar.gz`, inferenceComponent: undefined, targetContainerHostname: undefined, targetVariant: undefined },
+    upstream: DEFAULT_UPSTREAM,
+    coldStartBudgetMs: budgetMs,
+  };
+  return { ...target, name, warmup: undefined, coldEvidence: evidence, targets: [target], preferWarm: false, keepWarm: undefined };
 }
 
 export function call(invoker: Invoker, clock: Clock, m: ResolvedModel, callerTimeoutMs?: number) {

@@ -82,7 +82,7 @@ function scriptedTransport(hold: Promise<void>, onHeld: () => void): UpstreamTra
   });
   return {
     async invokeEndpoint(params: InvokeEndpointParams, signal: AbortSignal) {
-      const behaviour = params.targetModel.split(/[-.]/)[0];
+      const behaviour = (params.targetModel ?? '').split(/[-.]/)[0];
       switch (behaviour) {
         case 'crashing':
           throw upstreamError('ModelError', { OriginalStatusCode: 500, OriginalMessage: 'segfault' });
@@ -120,8 +120,8 @@ function scriptedTransport(hold: Promise<void>, onHeld: () => void): UpstreamTra
           return { ...answer(''), body: undefined as unknown as Uint8Array };
         default:
           // A model's first call pays for its load, as on a multi-model endpoint.
-          if (!loaded.has(params.targetModel)) {
-            loaded.add(params.targetModel);
+          if (!loaded.has(params.targetModel ?? '')) {
+            loaded.add(params.targetModel ?? '');
             await new Promise((resolve) => setTimeout(resolve, FIRST_LOAD_MS));
           }
           return {

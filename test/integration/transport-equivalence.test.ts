@@ -37,7 +37,8 @@ describe('lean transport ≡ SDK client, against the local MME', () => {
   };
 
   before(async () => {
-    mme = createLocalMme({ config: { ...parseLocalMmeConfig({ LOCAL_MME_PORT: '0', LOCAL_MME_LOAD_DELAY_MS: '0' }) }, logger: createLogger('error', { silent: true }) });
+    const config = parseLocalMmeConfig({ LOCAL_MME_PORT: '0', LOCAL_MME_LOAD_DELAY_MS: '0', LOCAL_MME_INFERENCE_COMPONENTS: 'churn-ic=churn.tar.gz' });
+    mme = createLocalMme({ config, logger: createLogger('error', { silent: true }) });
     mme.server.prependListener('request', (req) => seen.push(req.headers));
     const { url } = await mme.listen();
     mmeUrl = url;
@@ -83,6 +84,18 @@ describe('lean transport ≡ SDK client, against the local MME', () => {
       assert.match(String(headers['authorization']), /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/sagemaker\/aws4_request, SignedHeaders=.*host.*x-amz-date.*, Signature=[0-9a-f]{64}$/);
       assert.match(String(headers['x-amz-content-sha256'] ?? headers['x-amz-date']), /.+/);
     }
+  });
+
+  it('addresses an inference component and a container hostname the same way', async () => {
+    const { lean: l, sdk: s } = await both(params({ targetModel: undefined, inferenceComponent: 'churn-ic', targetContainerHostname: 'main' }));
+    assert.ok(l.ok && s.ok);
+    assert.equal(Buffer.from(l.output.body).toString(), Buffer.from(s.output.body).toString());
+    for (const name of ['x-amzn-sagemaker-inference-component', 'x-amzn-sagemaker-target-container-hostname', 'x-amzn-sagemaker-target-model']) {
+      assert.equal(l.headers[name], s.headers[name], name);
+    }
+    assert.equal(l.headers['x-amzn-sagemaker-inference-component'], 'churn-ic');
+    assert.equal(l.headers['x-amzn-sagemaker-target-container-hostname'], 'main');
+    assert.equal(l.headers['x-amzn-sagemaker-target-model'], undefined, 'no TargetModel for a component');
   });
 
   it('raises the same SDK exception classes with the same fields', async () => {

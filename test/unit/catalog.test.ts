@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { ModelCatalog, catalogFileSchema, isValidTargetModel, loadCatalogFile } from '../../src/catalog.js';
+import { DEFAULT_UPSTREAM, upstreamRef } from '../../src/catalog-targets.js';
 import { GatewayError } from '../../src/errors.js';
 
 const defaultColdEvidence = { baselineFactor: 5, baselineFloorMs: 1_000, firstCallMs: 1_000 };
-const settings = { defaultEndpoint: 'prod-mme', defaultColdStartBudgetMs: 360_000, defaultColdEvidence };
+const settings = { defaultEndpoint: 'prod-mme', defaultColdStartBudgetMs: 360_000, defaultComponentBudgetMs: 600_000, defaultColdEvidence };
 
 function expectCode(fn: () => unknown, code: string) {
   assert.throws(fn, (error: unknown) => error instanceof GatewayError && error.code === code);
@@ -17,14 +19,16 @@ describe('catalog: default rule', () => {
   const catalog = new ModelCatalog(catalogFileSchema.parse({}), settings);
 
   it('maps churn to churn.tar.gz on the default endpoint', () => {
-    assert.deepEqual(catalog.resolve('churn'), {
-      name: 'churn',
+    const churn = catalog.resolve('churn');
+    const target = {
+      label: 'primary',
       endpoint: 'prod-mme',
       targetModel: 'churn.tar.gz',
+      address: { targetModel: 'churn.tar.gz', inferenceComponent: undefined, targetContainerHostname: undefined, targetVariant: undefined },
+      upstream: DEFAULT_UPSTREAM,
       coldStartBudgetMs: 360_000,
-      warmup: undefined,
-      coldEvidence: defaultColdEvidence,
-    });
+    };
+    assert.deepEqual(churn, { ...target, name: 'churn', warmup: undefined, coldEvidence: defaultColdEvidence, targets: [target], preferWarm: false, keepWarm: undefined });
   });
 
   for (const bad of ['..', '.hidden', 'a..b', 'a/b', '/abs', '', 'x'.repeat(129), 'caf\u00e9', 'tab\there', 'nul\0', 'sp ace', '%2e%2e']) {
@@ -32,11 +36,11 @@ describe('catalog: default rule', () => {
   }
 
   it('resolves the SageMaker-compatible pair only for the default endpoint and .tar.gz names', () => {
-    assert.equal(catalog.resolveTarget('prod-mme', 'churn.tar.gz').name, 'churn');
-    expectCode(() => catalog.resolveTarget('other-mme', 'churn.tar.gz'), 'ENDPOINT_NOT_ALLOWED');
-    expectCode(() => catalog.resolveTarget('prod-mme', 'churn/v2/model.tar.gz'), 'ENDPOINT_NOT_ALLOWED');
-    expectCode(() => catalog.resolveTarget('prod-mme', '../secret.tar.gz'), 'INVALID_TARGET_MODEL');
-    expectCode(() => catalog.resolveTarget('bad_endpoint!', 'churn.tar.gz'), 'INVALID_ENDPOINT_NAME');
+    assert.equal(catalog.resolveTarget('prod-mme', { targetModel: 'churn.tar.gz', inferenceComponent: undefined }).name, 'churn');
+    expectCode(() => catalog.resolveTarget('other-mme', { targetModel: 'churn.tar.gz', inferenceComponent: undefined }), 'ENDPOINT_NOT_ALLOWED');
+    expectCode(() => catalog.resolveTarget('prod-mme', { targetModel: 'churn/v2/model.tar.gz', inferenceComponent: undefined }), 'ENDPOINT_NOT_ALLOWED');
+    expectCode(() => catalog.resolveTarget('prod-mme', { targetModel: '../secret.tar.gz', inferenceComponent: undefined }), 'INVALID_TARGET_MODEL');
+    expectCode(() => catalog.resolveTarget('bad_endpoint!', { targetModel: 'churn.tar.gz', inferenceComponent: undefined }), 'INVALID_ENDPOINT_NAME');
   });
 });
 
@@ -68,11 +72,11 @@ describe('catalog: file', () => {
 
   it('answers MODEL_NOT_FOUND for unlisted names under catalog-only', () => {
     expectCode(() => catalog.resolve('unlisted'), 'MODEL_NOT_FOUND');
-    expectCode(() => catalog.resolveTarget('prod-mme', 'unlisted.tar.gz'), 'ENDPOINT_NOT_ALLOWED');
+    expectCode(() => catalog.resolveTarget('prod-mme', { targetModel: 'unlisted.tar.gz', inferenceComponent: undefined }), 'ENDPOINT_NOT_ALLOWED');
   });
 
   it('resolves listed (endpoint, target) pairs for the SageMaker-compatible route', () => {
-    assert.equal(catalog.resolveTarget('risk-mme', 'fraud/v7/model.tar.gz').name, 'fraud');
+    assert.equal(catalog.resolveTarget('risk-mme', { targetModel: 'fraud/v7/model.tar.gz', inferenceComponent: undefined }).name, 'fraud');
   });
 
   it('loads YAML and JSON files and names the bad field', () => {
@@ -88,6 +92,89 @@ describe('catalog: file', () => {
 
   it('refuses the default rule without a default endpoint', () => {
     assert.throws(() => new ModelCatalog(catalogFileSchema.parse({}), { ...settings, defaultEndpoint: undefined }), /default-rule/);
+  });
+});
+
+describe('catalog: inference components, fallbacks and keep-warm', () => {
+  const catalog = new ModelCatalog(
+    catalogFileSchema.parse({
+      policy: 'catalog-only',
+      models: {
+        llm: { endpoint: 'ic-endpoint', inferenceComponent: 'llm-ic', targetContainerHostname: 'llm-container', targetVariant: 'blue' },
+        fraud: {
+          preferWarm: true,
+          keepWarm: { intervalSeconds: 240 },
+          coldStartBudgetSeconds: 120,
+          targets: [
+            { endpoint: 'mme-a', targetModel: 'fraud.tar.gz' },
+            { name: 'dr', endpoint: 'mme-b', region: 'eu-west-1', credentialsProfile: 'dr-account', targetModel: 'fraud.tar.gz', coldStartBudgetSeconds: 30 },
+            { endpoint: 'risk-ic-endpoint', inferenceComponent: 'fraud-ic', runtimeUrl: 'https://vpce.example.com' },
+          ],
+        },
+      },
+    }),
+    settings,
+  );
+
+  it('addresses an inference component instead of a TargetModel, with the longer default budget', () => {
+    const llm = catalog.resolve('llm');
+    assert.equal(llm.endpoint, 'ic-endpoint');
+    assert.equal(llm.targetModel, 'inference-component/llm-ic', 'its identity in state and logs');
+    assert.deepEqual(llm.address, { targetModel: undefined, inferenceComponent: 'llm-ic', targetContainerHostname: 'llm-container', targetVariant: 'blue' });
+    assert.equal(llm.coldStartBudgetMs, 600_000);
+  });
+
+  it('lists targets in priority order with labels, upstreams and budgets', () => {
+    const fraud = catalog.resolve('fraud');
+    assert.deepEqual(fraud.targets.map((t) => t.label), ['primary', 'dr', 'fallback-2']);
+    assert.equal(fraud.endpoint, 'mme-a', 'the model itself reads as its primary');
+    assert.deepEqual(fraud.targets[1]?.upstream, upstreamRef('eu-west-1', undefined, 'dr-account'));
+    assert.deepEqual(fraud.targets.map((t) => t.coldStartBudgetMs), [120_000, 30_000, 120_000]);
+    assert.equal(fraud.preferWarm, true);
+    assert.deepEqual(fraud.keepWarm, { intervalMs: 240_000 });
+  });
+
+  it('resolves every target pair, components included, for the SageMaker-compatible route', () => {
+    assert.equal(catalog.resolveTarget('mme-b', { targetModel: 'fraud.tar.gz', inferenceComponent: undefined }).name, 'fraud');
+    assert.equal(catalog.resolveTarget('ic-endpoint', { targetModel: undefined, inferenceComponent: 'llm-ic' }).name, 'llm');
+    expectCode(() => catalog.resolveTarget('ic-endpoint', { targetModel: undefined, inferenceComponent: 'other-ic' }), 'ENDPOINT_NOT_ALLOWED');
+    expectCode(() => catalog.resolveTarget('mme-a', { targetModel: undefined, inferenceComponent: 'llm-ic' }), 'ENDPOINT_NOT_ALLOWED');
+  });
+
+  it('refuses one endpoint name with two upstreams (state and breakers are per endpoint name)', () => {
+    const twice = catalogFileSchema.parse({
+      policy: 'catalog-only',
+      models: { a: { endpoint: 'shared' }, b: { endpoint: 'shared', region: 'eu-west-1' } },
+    });
+    assert.throws(() => new ModelCatalog(twice, settings), /endpoint "shared" is used with two different/);
+    const defaultRule = catalogFileSchema.parse({ models: { a: { endpoint: 'prod-mme', runtimeUrl: 'http://127.0.0.1:1' } } });
+    assert.throws(() => new ModelCatalog(defaultRule, settings), /prod-mme/);
+  });
+
+  for (const [what, entry, message] of [
+    ['both addresses', { targetModel: 'a.tar.gz', inferenceComponent: 'a-ic' }, /not both/],
+    ['targets and own fields', { endpoint: 'e', targets: [{ endpoint: 'f' }] }, /either targets/],
+    ['duplicate target names', { targets: [{ name: 'x', endpoint: 'e' }, { name: 'x', endpoint: 'f' }] }, /unique/],
+    ['a bad component name', { inferenceComponent: 'bad_name' }, /inference component/],
+    ['a bad hostname', { targetContainerHostname: '-x' }, /container hostname/],
+    ['a bad region', { region: 'mars' }, /region/],
+    ['a runtime URL that is not http(s)', { runtimeUrl: 'file:///etc/passwd' }, /runtimeUrl/],
+    ['a zero keep-warm interval', { keepWarm: { intervalSeconds: 0 } }, /intervalSeconds/],
+  ] as const) {
+    it(`refuses ${what}`, () => {
+      const parsed = catalogFileSchema.safeParse({ models: { m: entry } });
+      assert.equal(parsed.success, false);
+      assert.match(JSON.stringify(parsed.error?.issues), message);
+    });
+  }
+});
+
+describe('catalog: the documented example', () => {
+  it('loads docs/catalog.example.yaml with all three features', () => {
+    const example = new ModelCatalog(loadCatalogFile(fileURLToPath(new URL('../../docs/catalog.example.yaml', import.meta.url))), settings);
+    assert.deepEqual(example.resolve('churn').keepWarm, { intervalMs: 240_000 });
+    assert.equal(example.resolve('summarizer').address.inferenceComponent, 'summarizer-ic');
+    assert.deepEqual(example.resolve('fraud').targets.map((t) => t.label), ['primary', 'dr', 'components']);
   });
 });
 

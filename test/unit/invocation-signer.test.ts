@@ -91,6 +91,21 @@ function cases(): Case[] {
       });
     }
   }
+  // Inference-component calls: the component header (and a container hostname) instead of TargetModel.
+  for (let mask = 0; mask < 4; mask++, i++) {
+    const base = all[mask * 4]!;
+    all.push({
+      ...base,
+      name: `inference component, mask ${mask}`,
+      params: {
+        ...base.params,
+        targetModel: undefined,
+        inferenceComponent: `component-${mask}`,
+        targetContainerHostname: mask & 1 ? 'container-a' : undefined,
+        targetVariant: mask & 2 ? 'AllTraffic' : undefined,
+      },
+    });
+  }
   const base = all[0]!;
   all.push({ ...base, name: 'empty body', params: { ...base.params, body: new Uint8Array(0) } });
   all.push({ ...base, name: '6 MiB body', params: { ...base.params, body: new Uint8Array(randomBytes(MAX_BODY_BYTES)) } });
@@ -105,8 +120,10 @@ async function smithySign(c: Case): Promise<{ url: string; headers: Record<strin
     host: base.host,
     'content-type': c.params.contentType ?? 'application/octet-stream',
     'content-length': String(c.params.body.byteLength),
-    'x-amzn-sagemaker-target-model': c.params.targetModel,
   };
+  if (c.params.targetModel !== undefined) headers['x-amzn-sagemaker-target-model'] = c.params.targetModel;
+  if (c.params.inferenceComponent !== undefined) headers['x-amzn-sagemaker-inference-component'] = c.params.inferenceComponent;
+  if (c.params.targetContainerHostname !== undefined) headers['x-amzn-sagemaker-target-container-hostname'] = c.params.targetContainerHostname;
   if (c.params.accept !== undefined) headers['accept'] = c.params.accept;
   if (c.params.customAttributes !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = c.params.customAttributes;
   if (c.params.inferenceId !== undefined) headers['x-amzn-sagemaker-inference-id'] = c.params.inferenceId;
@@ -216,7 +233,7 @@ describe('invocation signer ≡ @smithy/signature-v4 ≡ botocore SigV4Auth', ()
 
   it('covers what it claims: every optional-header combination, both body extremes, encoded names', () => {
     const signedHeaderLists = new Set(ours.map((signed) => /SignedHeaders=([^,]+)/.exec(signed.headers['authorization']!)![1]));
-    assert.equal(signedHeaderLists.size, 32);
+    assert.equal(signedHeaderLists.size, 32 + 4, 'every TargetModel combination and four inference-component ones');
     assert.ok(ours.some((signed) => signed.headers['content-length'] === '0'));
     assert.ok(ours.some((signed) => signed.headers['content-length'] === String(MAX_BODY_BYTES)));
     assert.ok(ours.some((signed) => signed.url.includes('/endpoints/name%20with%20space/')));

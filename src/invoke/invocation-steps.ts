@@ -1,0 +1,49 @@
+/**
+ * The steps around the per-target invocation, undici-interceptor style: each takes the next
+ * `invoke` and returns one that does a little more. Traffic runs through
+ *   measured → withFallbacks (fallbacks.ts) → countedPerTarget → Invoker.invokeTarget
+ * so a request is measured once however many targets it tried, and each target's own result is
+ * counted. Gateway-made calls that are not traffic (keep-warm) call invokeTarget directly.
+ */
+import { performance } from 'node:perf_hooks';
+import { isGatewayError } from '../errors.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { Invoke } from './fallbacks.js';
+import { invocationOutcome, toGatewayError } from './upstream-errors.js';
+
+/**
+ * One invocation-histogram sample (and at most one cold start) per request, labelled with the
+ * endpoint of the target that served it.
+ */
+export function measured(metrics: GatewayMetrics, now: () => number = () => performance.now()): (invoke: Invoke) => Invoke {
+  return (invoke) => async (request, trace) => {
+    let outcome: ReturnType<typeof invocationOutcome> = 'success';
+    try {
+      return await invoke(request, trace);
+    } catch (error) {
+      const failure = isGatewayError(error) ? error : toGatewayError(error);
+      outcome = invocationOutcome(failure);
+      throw failure;
+    } finally {
+      const served = request.model.targets.find((target) => target.label === trace.target) ?? request.model;
+      const labels = { model: metrics.modelLabel(request.model.name), endpoint: served.endpoint };
+      metrics.invocationDuration.observe({ ...labels, start: trace.modelStart, outcome }, (now() - request.receivedAt) / 1000);
+      if (trace.coldReason) metrics.coldStarts.inc({ ...labels, reason: trace.coldReason });
+    }
+  };
+}
+
+/** mme_gateway_target_invocations_total: how each target's part of a request ended. */
+export function countedPerTarget(metrics: GatewayMetrics): (invoke: Invoke) => Invoke {
+  return (invoke) => async (request, trace) => {
+    const labels = { model: metrics.modelLabel(request.model.name), target: request.model.label };
+    try {
+      const result = await invoke(request, trace);
+      metrics.targetInvocations.inc({ ...labels, outcome: 'success' });
+      return result;
+    } catch (error) {
+      metrics.targetInvocations.inc({ ...labels, outcome: invocationOutcome(isGatewayError(error) ? error : toGatewayError(error)) });
+      throw error;
+    }
+  };
+}
