@@ -10,12 +10,12 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MODEL_DIR } from '../../src/local-mme/config.js';
 import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
 import { type LocalMmeProcess, startLocalMmeProcess } from '../helpers/local-mme-process.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MODELS = ['fraud', 'warm-elsewhere', 'no-preference', 'deadline-aware'];
 
 describe('fallbacks across two endpoints', () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
 import { invokeEndpoint, localRuntimeClient } from '../helpers/sdk-client.js';
@@ -18,7 +19,6 @@ import { invokeEndpoint, localRuntimeClient } from '../helpers/sdk-client.js';
 const CHURN_ROW = '12,70.5,3,1,0,1';
 const IDLE_MS = 300;
 const PROVISION_MS = 1_500;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ComponentStats {
   copies: number;

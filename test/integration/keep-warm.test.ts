@@ -9,13 +9,13 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MODEL_DIR } from '../../src/local-mme/config.js';
 import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
 const IDLE_UNLOAD_MS = 2_500;
 const QUIET_RUN_MS = 3 * IDLE_UNLOAD_MS;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('keep-warm', () => {
   let gateway: RunningGateway;
