@@ -77,17 +77,18 @@ describe('inference components that scale to zero, through the gateway', () => {
   });
 
   it('provisions a component at zero copies once for a burst of 20 callers, within its budget', async () => {
-    const first = await predict('summarizer');
-    assert.equal(first.response.status, 200, first.text);
+    // The component starts with one copy and scales in after IDLE_MS; the gateway has not called
+    // it yet, so nothing tells it the model is warm: the burst goes through the cold-start gate.
     await untilZeroCopies('churn-ic');
     const before = await componentStats('churn-ic');
     const upstreamBefore = metricValue(await (await fetch(`${gateway.url}/metrics`)).text(), 'mme_gateway_upstream_requests_total', { model: 'summarizer' });
 
     const burst = await Promise.all(Array.from({ length: 20 }, () => predict('summarizer')));
+    assert.ok(Number(burst[0]!.text) > 0 && Number(burst[0]!.text) < 1, burst[0]!.text);
     for (const result of burst) {
       assert.equal(result.response.status, 200, result.text);
       assert.equal(result.response.headers.get('x-model-start'), 'cold');
-      assert.equal(result.text.trim(), first.text.trim());
+      assert.equal(result.text.trim(), burst[0]!.text.trim(), 'the same prediction for every caller');
     }
     const slowestMs = Math.max(...burst.map((r) => r.elapsedMs));
     assert.ok(slowestMs >= PROVISION_MS - 50, `the answers waited for the provisioning (${slowestMs} ms)`);
@@ -100,7 +101,8 @@ describe('inference components that scale to zero, through the gateway', () => {
     assert.equal(after.provisions - before.provisions, 1, 'one scale-out');
     assert.ok(refused >= 1, 'the probe met the no-capacity answer');
     assert.equal(upstream, 20 + refused, 'the 20 calls plus only the probe\'s refused retries went upstream');
-    assert.equal(metricValue(exposition, 'mme_gateway_cold_starts_total', { model: 'summarizer', reason: 'scale_from_zero' }), 1, 'one cold start by the probe');
+    assert.equal(metricValue(exposition, 'mme_gateway_cold_starts_total', { model: 'summarizer', reason: 'scale_from_zero' }), 1, 'one cold start met the no-capacity answer: the probe');
+    assert.equal(metricValue(exposition, 'mme_gateway_cold_starts_total', { model: 'summarizer', reason: 'waited' }), 19, 'the other 19 waited for it');
     console.log(`scale from zero: provisioning ${PROVISION_MS} ms, slowest answer ${Math.round(slowestMs)} ms (budget 20 s), upstream calls ${upstream} = 20 + ${refused} refused probe attempts, 1 provisioning`);
   });
 
