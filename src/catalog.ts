@@ -241,7 +241,8 @@ export class ModelCatalog {
       throw gatewayError('INVALID_TARGET_MODEL', 'TargetModel must be a relative path of printable ASCII without "." or ".." segments, at most 1024 characters.');
     }
     const listed = this.byTarget.get(targetKey(endpoint, path));
-    if (listed) return listed;
+    // A TargetModel reaches only TargetModel targets, never a component through its identity.
+    if (listed?.targets.some((t) => t.endpoint === endpoint && t.address.targetModel === path)) return listed;
     const stem = path.endsWith(DEFAULT_TARGET_SUFFIX) ? path.slice(0, -DEFAULT_TARGET_SUFFIX.length) : undefined;
     if (
       this.file.policy === 'default-rule' &&

@@ -4,7 +4,9 @@
  */
 import { Router } from 'express';
 import { performance } from 'node:perf_hooks';
-import type { ModelCatalog } from '../catalog.js';
+import type { ModelCatalog, ResolvedModel } from '../catalog.js';
+import { viewOf } from '../invoke/fallbacks.js';
+import { modelKey } from '../invoke/model-state.js';
 import type { Invoker, ModelReport } from '../invoke/invoker.js';
 import { warmupAnswer, warmupPayload } from '../invoke/warmup.js';
 import { NO_SAGEMAKER_HEADERS, type PredictionInput, readCallerTimeoutMs, readContentType } from './prediction-input.js';
@@ -46,11 +48,20 @@ function describe(report: ModelReport) {
 export function modelsRouter(deps: ModelsRouteDeps): Router {
   const router = Router();
 
+  /** A catalog model's report; with fallbacks, each target's own state too, in priority order. */
+  const reportOf = (model: ResolvedModel) => {
+    const report = describe(deps.invoker.report(model));
+    if (model.targets.length === 1) return report;
+    const targets = model.targets.map((target) => ({ label: target.label, ...describe(deps.invoker.report(viewOf(model, target))) }));
+    return { ...report, targets };
+  };
+
   router.get('/models', routeLabel('/models'), (_req, res) => {
-    const listed = new Map(deps.catalog.listedModels().map((model) => [`${model.endpoint}\n${model.targetModel}`, model]));
-    const reports = deps.catalog.listedModels().map((model) => describe(deps.invoker.report(model)));
+    const listedModels = deps.catalog.listedModels();
+    const listed = new Set(listedModels.flatMap((model) => model.targets.map((target) => modelKey(target.endpoint, target.targetModel))));
+    const reports = listedModels.map(reportOf);
     for (const status of deps.invoker.knownModels()) {
-      if (!listed.has(`${status.endpoint}\n${status.targetModel}`)) {
+      if (!listed.has(modelKey(status.endpoint, status.targetModel))) {
         reports.push(describe(deps.invoker.report(status)));
       }
     }
@@ -61,7 +72,7 @@ export function modelsRouter(deps: ModelsRouteDeps): Router {
     const model = deps.catalog.resolve(String(req.params.model));
     recordModel(res, model);
     authorizeModel(res, model);
-    res.json(describe(deps.invoker.report(model)));
+    res.json(reportOf(model));
   });
 
   router.post('/models/:model/warm', routeLabel('/models/{model}/warm'), rawBody(deps.maxBodyBytes), async (req, res) => {
@@ -78,7 +89,7 @@ export function modelsRouter(deps: ModelsRouteDeps): Router {
       () => warmupAnswer(),
       (error: unknown) => warmupAnswer(error),
     );
-    res.json({ ...describe(deps.invoker.report(model)), warmedInMs: Math.round(performance.now() - startedAt), containerAnswer });
+    res.json({ ...reportOf(model), warmedInMs: Math.round(performance.now() - startedAt), containerAnswer });
   });
 
   return router;

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MODEL_DIR } from '../../src/local-mme/config.js';
 import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
+import { assertMatchesSpec } from '../helpers/openapi-contract.js';
 import { type LocalMmeProcess, startLocalMmeProcess } from '../helpers/local-mme-process.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
@@ -103,6 +104,19 @@ describe('fallbacks across two endpoints', () => {
     assert.equal(hurried.status, 200, hurried.text);
     assert.equal(hurried.target, 'secondary', 'a 5 s deadline cannot fit a 360 s cold-start budget on the primary');
     assert.equal(hurried.start, 'warm');
+
+    const reportResponse = await fetch(`${gateway.url}/models/warm-elsewhere`);
+    const reportText = await reportResponse.text();
+    assertMatchesSpec('get', '/models/{model}', { status: reportResponse.status, headers: reportResponse.headers, text: reportText });
+    const report = JSON.parse(reportText) as { targets: Array<{ label: string; endpoint: string; state: string }> };
+    assert.deepEqual(
+      report.targets.map((t) => [t.label, t.endpoint, t.state]),
+      [
+        ['primary', 'mme-primary', 'cold'],
+        ['secondary', 'mme-secondary', 'warm'],
+      ],
+      'GET /models/{model} shows each target in priority order',
+    );
 
     const loadedOnPrimary = (await primary.stats())['models'] as Record<string, { loads: number }>;
     assert.equal(loadedOnPrimary['warm-elsewhere.tar.gz'], undefined, 'the primary never loaded it');

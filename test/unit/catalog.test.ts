@@ -139,6 +139,10 @@ describe('catalog: inference components, fallbacks and keep-warm', () => {
     assert.equal(catalog.resolveTarget('ic-endpoint', { targetModel: undefined, inferenceComponent: 'llm-ic' }).name, 'llm');
     expectCode(() => catalog.resolveTarget('ic-endpoint', { targetModel: undefined, inferenceComponent: 'other-ic' }), 'ENDPOINT_NOT_ALLOWED');
     expectCode(() => catalog.resolveTarget('mme-a', { targetModel: undefined, inferenceComponent: 'llm-ic' }), 'ENDPOINT_NOT_ALLOWED');
+    expectCode(
+      () => catalog.resolveTarget('ic-endpoint', { targetModel: 'inference-component/llm-ic', inferenceComponent: undefined }),
+      'ENDPOINT_NOT_ALLOWED',
+    );
   });
 
   it('refuses one endpoint name with two upstreams (state and breakers are per endpoint name)', () => {
