@@ -49,8 +49,16 @@ export function upstreamRef(region: string | undefined, runtimeUrl: string | und
 
 export const DEFAULT_UPSTREAM: UpstreamRef = upstreamRef(undefined, undefined, undefined);
 
+function endpointIdentity(endpointName: string, upstream: UpstreamRef): string {
+  if (upstream.key === DEFAULT_UPSTREAM.key) return endpointName;
+  const where = [upstream.region, upstream.runtimeUrl && new URL(upstream.runtimeUrl).host, upstream.credentialsProfile].filter(Boolean);
+  return `${endpointName}@${where.join('/')}`;
+}
+
 /** What InvokeEndpoint carries to address the model, besides the caller's payload. */
 export interface TargetAddress {
+  /** EndpointName, as SageMaker knows it (the path of the call). */
+  endpointName: string;
   /** X-Amzn-SageMaker-Target-Model (multi-model endpoints). */
   targetModel: string | undefined;
   /** X-Amzn-SageMaker-Inference-Component. */
@@ -63,6 +71,11 @@ export interface TargetAddress {
 export interface UpstreamTarget {
   /** Bounded label: access log, X-Model-Target, metrics. */
   label: string;
+  /**
+   * The endpoint's identity for state, breakers, metrics and logs: its name, followed by
+   * `@<region/host/profile>` when it is reached through another client, so the same endpoint
+   * name in two regions or accounts never shares a breaker or a warm/cold state.
+   */
   endpoint: string;
   /**
    * The model's identity on its endpoint, for state, breakers and logs: the TargetModel, or
@@ -105,17 +118,19 @@ export function resolveTarget(raw: RawTarget, index: number, defaults: TargetDef
   const component = raw.inferenceComponent;
   const targetModel = component === undefined ? (raw.targetModel ?? `${defaults.modelName}${defaults.defaultTargetSuffix}`) : undefined;
   const fallbackBudgetMs = component === undefined ? defaults.defaultColdStartBudgetMs : defaults.defaultComponentBudgetMs;
+  const upstream = upstreamRef(raw.region, raw.runtimeUrl, raw.credentialsProfile);
   return {
     label: raw.label ?? (index === 0 ? 'primary' : `fallback-${index}`),
-    endpoint,
+    endpoint: endpointIdentity(endpoint, upstream),
     targetModel: targetModel ?? `${INFERENCE_COMPONENT_PREFIX}${component}`,
     address: {
+      endpointName: endpoint,
       targetModel,
       inferenceComponent: component,
       targetContainerHostname: raw.targetContainerHostname,
       targetVariant: raw.targetVariant,
     },
-    upstream: upstreamRef(raw.region, raw.runtimeUrl, raw.credentialsProfile),
+    upstream,
     coldStartBudgetMs: (raw.coldStartBudgetSeconds ?? 0) * 1000 || defaults.modelBudgetMs || fallbackBudgetMs,
   };
 }

@@ -10,7 +10,6 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, describeIssues, oneLine } from './config-error.js';
 import {
-  DEFAULT_UPSTREAM,
   INFERENCE_COMPONENT_PREFIX,
   type UpstreamTarget,
   endpointNameSchema,
@@ -169,31 +168,13 @@ export class ModelCatalog {
       };
       this.byName.set(name, model);
       for (const target of targets) {
-        const key = targetKey(target.endpoint, target.targetModel);
+        // Wire callers address the SageMaker name, whatever client reaches it.
+        const key = targetKey(target.address.endpointName, target.targetModel);
         if (!this.byTarget.has(key)) this.byTarget.set(key, model);
       }
     }
-    this.requireOneUpstreamPerEndpoint();
     if (file.policy === 'default-rule' && !settings.defaultEndpoint) {
       throw new ConfigError('SAGEMAKER_ENDPOINT_NAME: required by the catalog policy default-rule (or set policy: catalog-only in MODEL_CATALOG)');
-    }
-  }
-
-  /**
-   * Model state and breakers are keyed by endpoint name, so one name must mean one endpoint:
-   * the same name in two regions or accounts would share a breaker and a warm/cold state.
-   */
-  private requireOneUpstreamPerEndpoint(): void {
-    const upstreamOf = new Map<string, string>();
-    if (this.file.policy === 'default-rule' && this.settings.defaultEndpoint) upstreamOf.set(this.settings.defaultEndpoint, DEFAULT_UPSTREAM.key);
-    for (const model of this.byName.values()) {
-      for (const target of model.targets) {
-        const known = upstreamOf.get(target.endpoint);
-        if (known !== undefined && known !== target.upstream.key) {
-          throw new ConfigError(`MODEL_CATALOG: endpoint "${target.endpoint}" is used with two different region/runtimeUrl/credentialsProfile settings; give each endpoint one`);
-        }
-        upstreamOf.set(target.endpoint, target.upstream.key);
-      }
     }
   }
 
@@ -242,7 +223,7 @@ export class ModelCatalog {
     }
     const listed = this.byTarget.get(targetKey(endpoint, path));
     // A TargetModel reaches only TargetModel targets, never a component through its identity.
-    if (listed?.targets.some((t) => t.endpoint === endpoint && t.address.targetModel === path)) return listed;
+    if (listed?.targets.some((t) => t.address.endpointName === endpoint && t.address.targetModel === path)) return listed;
     const stem = path.endsWith(DEFAULT_TARGET_SUFFIX) ? path.slice(0, -DEFAULT_TARGET_SUFFIX.length) : undefined;
     if (
       this.file.policy === 'default-rule' &&

@@ -53,8 +53,8 @@ export function authenticate(settings: AuthSettings) {
 export function authorizeModel(res: Response, model: ResolvedModel, options: { checkEndpoint?: boolean } = {}): void {
   const principal = (res.locals as AuthLocals).principal;
   if (!principal) return; // access control off
-  if (!mayUseModel(principal, model.name) || (options.checkEndpoint && !mayUseEndpoint(principal, model.endpoint))) {
-    throw gatewayError('FORBIDDEN', `This API key may not use model "${model.name}" on endpoint "${model.endpoint}".`);
+  if (!mayUseModel(principal, model.name) || (options.checkEndpoint && !mayUseEndpoint(principal, model.address.endpointName))) {
+    throw gatewayError('FORBIDDEN', `This API key may not use model "${model.name}" on endpoint "${model.address.endpointName}".`);
   }
 }
 

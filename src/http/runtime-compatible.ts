@@ -114,7 +114,7 @@ export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
  * endpoint, and a variant the catalog pins cannot be swapped for another.
  */
 function requireCatalogAddress(model: ResolvedModel, endpoint: string, hostname: string | undefined, variant: string | undefined): void {
-  const targets = model.targets.filter((target) => target.endpoint === endpoint);
+  const targets = model.targets.filter((target) => target.address.endpointName === endpoint);
   if (hostname !== undefined && !targets.some((target) => target.address.targetContainerHostname === hostname)) {
     throw gatewayError('ENDPOINT_NOT_ALLOWED', `Container hostname "${hostname}" is not allowed by the gateway's catalog for endpoint "${endpoint}".`);
   }

@@ -49,10 +49,13 @@ export type InvocationResult = InvokeEndpointOutput;
 /** The InvokeEndpoint parameters of a request (the same for each of its attempts). */
 export function invokeEndpointParams(request: InvocationRequest): InvokeEndpointParams {
   const { model, body, contentType, accept, customAttributes, inferenceId } = request;
+  const { endpointName, targetModel, inferenceComponent, targetContainerHostname } = model.address;
   return {
-    endpoint: model.endpoint,
+    endpoint: endpointName,
     upstream: model.upstream.key,
-    ...model.address,
+    targetModel,
+    inferenceComponent,
+    targetContainerHostname,
     body,
     contentType,
     accept,

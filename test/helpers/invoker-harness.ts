@@ -90,7 +90,7 @@ export function model(name: string, budgetMs = 5_000): ResolvedModel {
     label: 'primary',
     endpoint: 'ep',
     targetModel: `${name}.tar.gz`,
-    address: { targetModel: `${name}.tar.gz`, inferenceComponent: undefined, targetContainerHostname: undefined, targetVariant: undefined },
+    address: { endpointName: 'ep', targetModel: `${name}.tar.gz`, inferenceComponent: undefined, targetContainerHostname: undefined, targetVariant: undefined },
     upstream: DEFAULT_UPSTREAM,
     coldStartBudgetMs: budgetMs,
   };

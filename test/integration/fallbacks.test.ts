@@ -1,5 +1,6 @@
 /**
- * Ordered fallbacks on the real gateway, across two local MME processes (two endpoints): the
+ * Ordered fallbacks on the real gateway, across two local MME processes: the same endpoint name
+ * reached through two runtime URLs (as one name in two regions), kept apart by the gateway. The
  * primary is killed under load and the secondary takes over with no caller-visible errors
  * beyond the requests in flight at the kill, then traffic returns to the primary once it is
  * back; a model warm only on the secondary is served warm from it with preferWarm, or when
@@ -42,10 +43,10 @@ describe('fallbacks across two endpoints', () => {
     [primary, secondary] = await Promise.all([startLocalMmeProcess(mmeEnv), startLocalMmeProcess(mmeEnv)]);
     const targets = (model: string) => [
       `    targets:`,
-      `      - { endpoint: mme-primary, targetModel: ${model}.tar.gz, runtimeUrl: "${primary.url}" }`,
-      `      - { name: secondary, endpoint: mme-secondary, targetModel: ${model}.tar.gz, runtimeUrl: "${secondary.url}" }`,
+      `      - { endpoint: risk-mme, targetModel: ${model}.tar.gz, runtimeUrl: "${primary.url}" }`,
+      `      - { name: secondary, endpoint: risk-mme, targetModel: ${model}.tar.gz, runtimeUrl: "${secondary.url}" }`,
     ];
-    const direct = (model: string) => `  ${model}-on-secondary: { endpoint: mme-secondary, targetModel: ${model}.tar.gz, runtimeUrl: "${secondary.url}" }`;
+    const direct = (model: string) => `  ${model}-on-secondary: { endpoint: risk-mme, targetModel: ${model}.tar.gz, runtimeUrl: "${secondary.url}" }`;
     const catalog = join(modelDir, 'catalog.yaml');
     writeFileSync(
       catalog,
@@ -112,8 +113,8 @@ describe('fallbacks across two endpoints', () => {
     assert.deepEqual(
       report.targets.map((t) => [t.label, t.endpoint, t.state]),
       [
-        ['primary', 'mme-primary', 'cold'],
-        ['secondary', 'mme-secondary', 'warm'],
+        ['primary', `risk-mme@${new URL(primary.url).host}`, 'cold'],
+        ['secondary', `risk-mme@${new URL(secondary.url).host}`, 'warm'],
       ],
       'GET /models/{model} shows each target in priority order',
     );

@@ -24,7 +24,7 @@ describe('catalog: default rule', () => {
       label: 'primary',
       endpoint: 'prod-mme',
       targetModel: 'churn.tar.gz',
-      address: { targetModel: 'churn.tar.gz', inferenceComponent: undefined, targetContainerHostname: undefined, targetVariant: undefined },
+      address: { endpointName: 'prod-mme', targetModel: 'churn.tar.gz', inferenceComponent: undefined, targetContainerHostname: undefined, targetVariant: undefined },
       upstream: DEFAULT_UPSTREAM,
       coldStartBudgetMs: 360_000,
     };
@@ -120,7 +120,7 @@ describe('catalog: inference components, fallbacks and keep-warm', () => {
     const llm = catalog.resolve('llm');
     assert.equal(llm.endpoint, 'ic-endpoint');
     assert.equal(llm.targetModel, 'inference-component/llm-ic', 'its identity in state and logs');
-    assert.deepEqual(llm.address, { targetModel: undefined, inferenceComponent: 'llm-ic', targetContainerHostname: 'llm-container', targetVariant: 'blue' });
+    assert.deepEqual(llm.address, { endpointName: 'ic-endpoint', targetModel: undefined, inferenceComponent: 'llm-ic', targetContainerHostname: 'llm-container', targetVariant: 'blue' });
     assert.equal(llm.coldStartBudgetMs, 600_000);
   });
 
@@ -145,14 +145,21 @@ describe('catalog: inference components, fallbacks and keep-warm', () => {
     );
   });
 
-  it('refuses one endpoint name with two upstreams (state and breakers are per endpoint name)', () => {
-    const twice = catalogFileSchema.parse({
-      policy: 'catalog-only',
-      models: { a: { endpoint: 'shared' }, b: { endpoint: 'shared', region: 'eu-west-1' } },
-    });
-    assert.throws(() => new ModelCatalog(twice, settings), /endpoint "shared" is used with two different/);
-    const defaultRule = catalogFileSchema.parse({ models: { a: { endpoint: 'prod-mme', runtimeUrl: 'http://127.0.0.1:1' } } });
-    assert.throws(() => new ModelCatalog(defaultRule, settings), /prod-mme/);
+  it('keeps one endpoint name on two upstreams apart (state, breakers, metrics), and sends the plain name', () => {
+    const twice = new ModelCatalog(
+      catalogFileSchema.parse({
+        policy: 'catalog-only',
+        models: {
+          a: { endpoint: 'fraud-mme' },
+          b: { targets: [{ endpoint: 'fraud-mme' }, { endpoint: 'fraud-mme', region: 'eu-west-1', credentialsProfile: 'dr' }] },
+          c: { endpoint: 'fraud-mme', runtimeUrl: 'http://127.0.0.1:9000' },
+        },
+      }),
+      settings,
+    );
+    assert.deepEqual(twice.resolve('b').targets.map((t) => t.endpoint), ['fraud-mme', 'fraud-mme@eu-west-1/dr']);
+    assert.equal(twice.resolve('c').endpoint, 'fraud-mme@127.0.0.1:9000');
+    assert.ok(twice.resolve('b').targets.every((t) => t.address.endpointName === 'fraud-mme'));
   });
 
   for (const [what, entry, message] of [

@@ -37,18 +37,18 @@ function harness(options: { preferWarm?: boolean; warm?: string[]; open?: string
   let inFlight = 0;
   let maxInFlight = 0;
   const step = withFallbacks({
-    isWarm: (target) => (options.warm ?? []).includes(target.endpoint),
-    isOpen: (target) => (options.open ?? []).includes(target.endpoint),
+    isWarm: (target) => (options.warm ?? []).includes(target.address.endpointName),
+    isOpen: (target) => (options.open ?? []).includes(target.address.endpointName),
     expectedColdStartMs: () => options.coldMs ?? 60_000,
     onFallback: (_model, from, reason) => fallbacks.push([from.label, reason]),
   });
   const invoke = step(async (request) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
-    calls.push(request.model.endpoint);
+    calls.push(request.model.address.endpointName);
     await new Promise((resolve) => setImmediate(resolve));
     inFlight--;
-    const code = options.failures?.[request.model.endpoint];
+    const code = options.failures?.[request.model.address.endpointName];
     if (code) throw gatewayError(code, `injected ${code}`, code === 'MODEL_ERROR' ? { status: 400 } : {});
     return { body: new Uint8Array(), contentType: 'text/csv', customAttributes: undefined, invokedVariant: 'AllTraffic', upstreamRequestId: request.model.label };
   });
