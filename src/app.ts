@@ -2,7 +2,7 @@
  * createApp(deps): the Express application with every route, and nothing global, so each
  * test builds exactly the world it needs (its own catalog, invoker, metrics and logger).
  */
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { ModelCatalog } from './catalog.js';
 import type { Invoker } from './invoke/invoker.js';
 import type { Logger } from './logger.js';
@@ -29,6 +29,8 @@ export interface AppDeps {
   /** See RuntimeRouteDeps.wireReadyWaitMs. */
   wireReadyWaitMs: number;
   auth: AuthSettings;
+  /** The server-span step when tracing is on (src/tracing); absent, the chain has no such step. */
+  tracingStep?: RequestHandler;
 }
 
 /**
@@ -57,6 +59,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', false);
 
   app.use(requestContext(deps.logger));
+  if (deps.tracingStep) app.use(deps.tracingStep);
   app.use(accessLog(deps.metrics));
   app.use(securityHeaders);
   app.use(authenticate(deps.auth));

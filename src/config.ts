@@ -120,6 +120,20 @@ export const configSchema = z
     MAX_REQUESTS_PER_SOCKET: int(0, 10_000_000, 10_000),
     SHUTDOWN_GRACE_MS: int(0, 600_000, 5_000),
     DRAIN_TIMEOUT_MS: int(0, 3_600_000, 30_000),
+
+    // OpenTelemetry's standard variables. The SDK reads them (and the rest: OTEL_EXPORTER_OTLP_HEADERS,
+    // OTEL_BSP_*, OTEL_RESOURCE_ATTRIBUTES, …) itself; they are checked here so a typo fails start-up.
+    OTEL_SDK_DISABLED: z.enum(['true', 'false']).default('false'),
+    OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).default('otlp'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+    OTEL_EXPORTER_OTLP_PROTOCOL: z.preprocess(emptyAsUndefined, z.enum(['http/json'], 'only http/json (OTLP over HTTP) is supported').optional()),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.preprocess(emptyAsUndefined, z.enum(['http/json'], 'only http/json (OTLP over HTTP) is supported').optional()),
+    OTEL_SERVICE_NAME: z.preprocess(emptyAsUndefined, z.string().default('mme-gateway')),
+    OTEL_TRACES_SAMPLER: z
+      .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+      .default('parentbased_always_on'),
+    OTEL_TRACES_SAMPLER_ARG: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).optional()),
   })
   .superRefine((env, ctx) => {
     if (env.HEADERS_TIMEOUT_MS <= env.KEEP_ALIVE_TIMEOUT_MS) {
@@ -184,6 +198,11 @@ export interface GatewayConfig {
     maxRequestsPerSocket: number;
   };
   shutdown: { graceMs: number; drainTimeoutMs: number };
+  /**
+   * OpenTelemetry tracing: on when an OTLP endpoint is configured (and not disabled), off
+   * otherwise. Off loads no OpenTelemetry module at all.
+   */
+  tracing: { enabled: boolean; serviceName: string };
 }
 
 /** Endpoint name the embedded local MME answers to when none is configured. */
@@ -258,5 +277,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxRequestsPerSocket: e.MAX_REQUESTS_PER_SOCKET,
     },
     shutdown: { graceMs: e.SHUTDOWN_GRACE_MS, drainTimeoutMs: e.DRAIN_TIMEOUT_MS },
+    tracing: {
+      enabled:
+        e.OTEL_SDK_DISABLED === 'false' &&
+        e.OTEL_TRACES_EXPORTER === 'otlp' &&
+        (e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
   };
 }

@@ -24,6 +24,7 @@ import { createTransportRouter } from './invoke/transport-router.js';
 import { catalogKeepWarm } from './invoke/keep-warm-targets.js';
 import { recognizeScaleFromZero } from './invoke/scale-from-zero.js';
 import type { UpstreamTransport } from './invoke/transport.js';
+import { type Tracing, loadTracing, passThrough } from './tracing/load.js';
 
 export interface Gateway {
   app: Express;
@@ -76,7 +77,10 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     logger.info('embedded local MME started', { url });
   }
 
-  const metrics = new GatewayMetrics(config.metrics.maxModelLabels);
+  // Off: nothing of OpenTelemetry is loaded and every interceptor passes its component through.
+  const tracing: Tracing | undefined = await loadTracing(config.tracing, logger);
+  const intercept = tracing?.intercept ?? passThrough;
+  const metrics = new GatewayMetrics(config.metrics.maxModelLabels, { exemplars: tracing?.exemplar });
   // Catalog models claim their metric labels first, so the cap only ever folds ad-hoc names.
   for (const model of catalog.listedModels()) metrics.modelLabel(model.name);
 
@@ -100,19 +104,23 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
         ...(ref.credentialsProfile ? { credentials: undefined, credentialsProfile: ref.credentialsProfile } : {}),
       }),
     );
-  const transport = recognizeScaleFromZero(routed, config.coldStart.noCapacityPattern);
-  const breakers = new BreakerRegistry(config.breakers, metrics);
-  const gate = new ColdStartGate({
-    maxWaitersPerModel: config.coldStart.queueMax,
-    onDepthChange: (key, delta) => metrics.coldQueueDepth.inc({ endpoint: endpointOfKey(key) }, delta),
-  });
+  const transport = intercept.transport(recognizeScaleFromZero(routed, config.coldStart.noCapacityPattern));
+  const breakers = intercept.breakers(new BreakerRegistry(config.breakers, metrics));
   const states = new ModelStateStore(config.modelStateMax);
-  const invoker = new Invoker({
+  const gate = intercept.gate(
+    new ColdStartGate({
+      maxWaitersPerModel: config.coldStart.queueMax,
+      onDepthChange: (key, delta) => metrics.coldQueueDepth.inc({ endpoint: endpointOfKey(key) }, delta),
+    }),
+    states,
+  );
+  const invoker = intercept.invoker(new Invoker({
     transport,
     breakers,
     gate,
     states,
     metrics,
+    ...(tracing ? { events: tracing.events } : {}),
     settings: {
       socketTimeoutMs: config.upstream.socketTimeoutMs,
       notReadyRetryBaseMs: config.coldStart.retryBaseMs,
@@ -121,7 +129,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
       transientRetryBaseMs: config.transientRetries.baseDelayMs,
       retryBudgetPercent: config.transientRetries.budgetPercent,
     },
-  });
+  }));
 
   const keepWarm = catalogKeepWarm({
     models: catalog.listedModels(),
@@ -134,7 +142,17 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
   keepWarm.start();
 
   if (!auth.keys) logger.warn('access control is off: no API_KEYS or API_KEYS_FILE configured');
-  const app = createApp({ catalog, invoker, metrics, logger, lifecycle: options.lifecycle, maxBodyBytes: config.maxBodyBytes, wireReadyWaitMs: config.coldStart.wireReadyWaitMs, auth });
+  const app = createApp({
+    catalog,
+    invoker,
+    metrics,
+    logger,
+    lifecycle: options.lifecycle,
+    maxBodyBytes: config.maxBodyBytes,
+    wireReadyWaitMs: config.coldStart.wireReadyWaitMs,
+    auth,
+    ...(tracing ? { tracingStep: tracing.serverSpan } : {}),
+  });
   return {
     app,
     catalog,
@@ -156,6 +174,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
       breakers.shutdown();
       transport.close();
       await closeLocalMme();
+      // Last: the spans of the requests that just drained are still in the queue.
+      await tracing?.shutdown();
     },
   };
 }

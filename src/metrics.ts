@@ -3,7 +3,7 @@
  * names and labels are part of the operator contract (dashboards and alerts in deploy/ use
  * them), so change them only together with those files.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
 
 const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -38,20 +38,44 @@ export type BreakerScope = 'endpoint' | 'model';
 export type BreakerStateName = 'closed' | 'half_open' | 'open';
 const breakerStateValue: Record<BreakerStateName, number> = { closed: 0, half_open: 1, open: 2 };
 
+/**
+ * Exemplar labels for the observation being made now (the sampled trace's id), or undefined.
+ * Tracing supplies it; without it the latency histograms carry no exemplars at all.
+ */
+export type ExemplarSource = () => Record<string, string> | undefined;
+
+const NO_EXEMPLAR = {};
+
+/**
+ * A latency histogram. With an exemplar source, prom-client keeps the last exemplar per bucket
+ * (shown in the OpenMetrics exposition only); callers keep the plain observe(labels, value).
+ */
+function latencyHistogram<T extends string>(
+  registry: Registry,
+  config: { name: string; help: string; labelNames: readonly T[] },
+  exemplars: ExemplarSource | undefined,
+): Histogram<T> {
+  // Registered by hand: prom-client refuses exemplars on a text-format registry at construction,
+  // although the text rendering simply leaves them out (the OpenMetrics route shows them).
+  const histogram = new Histogram<T>({ ...config, buckets: latencyBuckets, registers: [], enableExemplars: exemplars !== undefined });
+  registry.registerMetric(histogram);
+  if (exemplars) {
+    const observeWithExemplar = histogram.observe.bind(histogram) as (data: { labels: LabelValues<T>; value: number; exemplarLabels: LabelValues<T> }) => void;
+    histogram.observe = ((labels: LabelValues<T>, value: number) =>
+      observeWithExemplar({ labels, value, exemplarLabels: (exemplars() ?? NO_EXEMPLAR) as LabelValues<T> })) as Histogram<T>['observe'];
+  }
+  return histogram;
+}
+
+export interface GatewayMetricsOptions {
+  collectProcessMetrics?: boolean;
+  exemplars?: ExemplarSource;
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
 
-  readonly invocationDuration = new Histogram({
-    name: 'mme_gateway_invocation_duration_seconds',
-    help:
-      'End-to-end gateway latency of one prediction request. start="cold" only on evidence of a model load: ' +
-      'the call met ModelNotReadyException, waited for another call\'s load, or its upstream time was above ' +
-      'max(baseline x COLD_BASELINE_FACTOR, baseline + COLD_BASELINE_FLOOR_MS) of the model\'s warm baseline ' +
-      '(or, with no baseline yet, above COLD_FIRST_CALL_MS); otherwise "warm". First sight is not evidence.',
-    labelNames: ['model', 'endpoint', 'start', 'outcome'] as const,
-    buckets: latencyBuckets,
-    registers: [this.registry],
-  });
+  readonly invocationDuration: Histogram<'model' | 'endpoint' | 'start' | 'outcome'>;
 
   readonly coldStarts = new Counter({
     name: 'mme_gateway_cold_starts_total',
@@ -71,13 +95,7 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  readonly upstreamDuration = new Histogram({
-    name: 'mme_gateway_upstream_duration_seconds',
-    help: 'Latency of one InvokeEndpoint attempt.',
-    labelNames: ['endpoint', 'outcome'] as const,
-    buckets: latencyBuckets,
-    registers: [this.registry],
-  });
+  readonly upstreamDuration: Histogram<'endpoint' | 'outcome'>;
 
   readonly modelNotReady = new Counter({
     name: 'mme_gateway_model_not_ready_total',
@@ -107,13 +125,7 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  readonly coldQueueWait = new Histogram({
-    name: 'mme_gateway_cold_queue_wait_seconds',
-    help: 'Time a request waited for another request to load its model, by result (released, timeout, queue_full, abandoned: its caller left).',
-    labelNames: ['endpoint', 'result'] as const,
-    buckets: latencyBuckets,
-    registers: [this.registry],
-  });
+  readonly coldQueueWait: Histogram<'endpoint' | 'result'>;
 
   readonly targetInvocations = new Counter({
     name: 'mme_gateway_target_invocations_total',
@@ -186,7 +198,30 @@ export class GatewayMetrics {
 
   private readonly labelledModels = new Set<string>();
 
-  constructor(private readonly maxModelLabels: number, options: { collectProcessMetrics?: boolean } = {}) {
+  /** Whether the latency histograms carry trace exemplars (then /metrics also speaks OpenMetrics). */
+  readonly exemplars: boolean;
+
+  constructor(private readonly maxModelLabels: number, options: GatewayMetricsOptions = {}) {
+    this.exemplars = options.exemplars !== undefined;
+    this.invocationDuration = latencyHistogram(this.registry, {
+      name: 'mme_gateway_invocation_duration_seconds',
+      help:
+        'End-to-end gateway latency of one prediction request. start="cold" only on evidence of a model load: ' +
+        'the call met ModelNotReadyException, waited for another call\'s load, or its upstream time was above ' +
+        'max(baseline x COLD_BASELINE_FACTOR, baseline + COLD_BASELINE_FLOOR_MS) of the model\'s warm baseline ' +
+        '(or, with no baseline yet, above COLD_FIRST_CALL_MS); otherwise "warm". First sight is not evidence.',
+      labelNames: ['model', 'endpoint', 'start', 'outcome'] as const,
+    }, options.exemplars);
+    this.upstreamDuration = latencyHistogram(this.registry, {
+      name: 'mme_gateway_upstream_duration_seconds',
+      help: 'Latency of one InvokeEndpoint attempt.',
+      labelNames: ['endpoint', 'outcome'] as const,
+    }, options.exemplars);
+    this.coldQueueWait = latencyHistogram(this.registry, {
+      name: 'mme_gateway_cold_queue_wait_seconds',
+      help: 'Time a request waited for another request to load its model, by result (released, timeout, queue_full, abandoned: its caller left).',
+      labelNames: ['endpoint', 'result'] as const,
+    }, options.exemplars);
     if (options.collectProcessMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool

@@ -92,6 +92,10 @@ export function unknownModel(model: ModelRef): ModelStatus {
   };
 }
 
+export function targetModelOfKey(key: string): string {
+  return key.slice(key.indexOf('\n') + 1);
+}
+
 export class ModelStateStore {
   private readonly models: LRUCache<string, ModelStatus>;
 
