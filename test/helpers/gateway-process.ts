@@ -31,7 +31,7 @@ export function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith('AWS_') || key.startsWith('SAGEMAKER_') || key.startsWith('LOCAL_MME') || key === 'MODEL_CATALOG') continue;
-    if (key.startsWith('NODE_TEST') || key === 'NODE_OPTIONS') continue;
+    if (key.startsWith('NODE_TEST') || key === 'NODE_OPTIONS' || key.startsWith('OTEL_')) continue;
     env[key] = value;
   }
   return env;
@@ -39,11 +39,15 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 
 export async function startGateway(
   env: Record<string, string> = {},
-  /** `listeningMessage`: the log line that says the process is ready (the standalone local MME says 'local MME listening'). */
-  options: { entry?: string; timeoutMs?: number; cwd?: string; listeningMessage?: string } = {},
+  /**
+   * `listeningMessage`: the log line that says the process is ready (the standalone local MME says 'local MME listening').
+   * `preload`: a module to --import before the entry (test/helpers/process-probe.ts).
+   */
+  options: { entry?: string; timeoutMs?: number; cwd?: string; listeningMessage?: string; preload?: string } = {},
 ): Promise<RunningGateway> {
   const entry = options.entry ?? 'src/main.ts';
-  const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+  const preload = options.preload ? ['--import', options.preload] : [];
+  const args = entry.endsWith('.ts') ? ['--import', 'tsx', ...preload, entry] : [...preload, entry];
   const child = spawn(process.execPath, args, {
     cwd: options.cwd ?? repoRoot,
     env: {
