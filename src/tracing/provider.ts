@@ -4,7 +4,6 @@
  * spans when full, it never makes a request wait) to an OTLP/HTTP exporter; sampling is
  * parent-based by default (OTEL_TRACES_SAMPLER/ARG), so a caller's sampling decision holds.
  */
-import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
@@ -12,6 +11,7 @@ import { detectResources, envDetector, resourceFromAttributes } from '@opentelem
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { logOpenTelemetryDiagnostics } from './diag-log.js';
 import { tracingEvents, tracingInterceptors } from './interceptors.js';
 import type { Tracing } from './load.js';
 import { currentExemplar } from './request-spans.js';
@@ -24,16 +24,8 @@ import { serverSpanStep } from './server-span.js';
 const SHUTDOWN_FLUSH_LIMIT_MS = 5_000;
 
 export function startTracing(settings: GatewayConfig['tracing'], logger: Logger): Tracing {
-  // The SDK reports export failures and dropped spans through diag; they belong in the log.
   const tracingLog = logger.child({ component: 'tracing' });
-  const diagLogger: DiagLogger = {
-    error: (message) => tracingLog.error(message),
-    warn: (message) => tracingLog.warn(message),
-    info: () => {},
-    debug: () => {},
-    verbose: () => {},
-  };
-  diag.setLogger(diagLogger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  logOpenTelemetryDiagnostics(tracingLog);
 
   const provider = new BasicTracerProvider({
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override the default name.
