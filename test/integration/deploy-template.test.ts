@@ -113,7 +113,9 @@ describe('ECS deployment invariants', () => {
     assert.equal(role.Type, 'AWS::IAM::Role');
     assert.equal(role.Properties['ManagedPolicyArns'], undefined, 'no managed policies on the task role');
     assert.deepEqual(only('AWS::ECS::TaskDefinition')['TaskRoleArn'], { 'Fn::GetAtt': ['TaskRole', 'Arn'] });
-    const statements = (role.Properties['Policies'] as Json[]).flatMap((policy) => policy['PolicyDocument']['Statement'] as Json[]);
+    // Unconditional policies only: the tracing sidecar's is checked with the tracing invariants.
+    const policies = (role.Properties['Policies'] as Json[]).filter((policy) => !policy['Fn::If']);
+    const statements = policies.flatMap((policy) => policy['PolicyDocument']['Statement'] as Json[]);
     assert.equal(statements.length, 1);
     const [statement] = statements as [Json];
     assert.equal(statement['Effect'], 'Allow');
@@ -136,8 +138,55 @@ describe('ECS deployment invariants', () => {
       Name: 'SAGEMAKER_ENDPOINT_NAME',
       Value: { Ref: 'EndpointName' },
     });
-    assert.ok(!JSON.stringify(role).includes('*'), 'no wildcard anywhere in the task role');
+    assert.ok(!JSON.stringify(policies).includes('*'), 'no wildcard in what the task role always allows');
     assert.ok(!JSON.stringify(resources['ExecutionRole']).includes('sagemaker'), 'the execution role cannot call SageMaker');
+  });
+
+  it('leaves tracing off by default; every tracing piece hangs on the Tracing parameter', () => {
+    const parameters = template['Parameters'] as Json;
+    assert.equal(parameters['Tracing']['Default'], 'off');
+    assert.deepEqual(parameters['Tracing']['AllowedValues'], ['off', 'adot-sidecar', 'collector']);
+    assert.deepEqual(template['Conditions']['TracingOn'], { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'Tracing' }, 'off'] }] });
+    assert.deepEqual(template['Conditions']['HasAdotSidecar'], { 'Fn::Equals': [{ Ref: 'Tracing' }, 'adot-sidecar'] });
+    const otelEntries = (container['Environment'] as Json[]).filter((entry) => JSON.stringify(entry).includes('OTEL_'));
+    assert.deepEqual(
+      otelEntries.map((entry) => [entry['Fn::If']?.[0], entry['Fn::If']?.[2]]),
+      otelEntries.map(() => ['TracingOn', { Ref: 'AWS::NoValue' }]),
+      'no OTEL_ variable reaches the task with tracing off',
+    );
+    // With tracing off the task's configuration has tracing off (its settings are only defaults).
+    assert.equal(loadConfig({ ...awsStandIns, PORT: '8080', LOCAL_MME: 'off' }).tracing.enabled, false);
+    const containers = only('AWS::ECS::TaskDefinition')['ContainerDefinitions'] as Json[];
+    assert.equal(containers.length, 2);
+    assert.equal(containers[1]!['Fn::If'][0], 'HasAdotSidecar');
+    assert.deepEqual(containers[1]!['Fn::If'][2], { Ref: 'AWS::NoValue' });
+    assert.equal(template['Rules']['CollectorNeedsEndpoint']['RuleCondition']['Fn::Equals'][1], 'collector', 'collector mode refuses an empty endpoint');
+  });
+
+  it('with tracing on, the task exports over OTLP/HTTP to the sidecar or the named collector, parent-based sampled', () => {
+    const endpoint = whenSet(container['Environment'].find((e: Json) => JSON.stringify(e).includes('OTEL_EXPORTER_OTLP_ENDPOINT')));
+    const [, sidecarUrl, collectorUrl] = endpoint['Value']['Fn::If'] as [string, string, Json];
+    assert.deepEqual(collectorUrl, { Ref: 'TracingCollectorEndpoint' });
+    // The configuration the task starts with when tracing is on: valid, and tracing enabled.
+    const tracedConfig = loadConfig({ ...taskEnv, ...awsStandIns, OTEL_EXPORTER_OTLP_ENDPOINT: sidecarUrl, OTEL_TRACES_SAMPLER_ARG: '0.05' });
+    assert.equal(tracedConfig.tracing.enabled, true);
+    assert.equal(taskEnv['OTEL_TRACES_SAMPLER'], 'parentbased_traceidratio');
+    const ratio = template['Parameters']['TracingSampleRatio'] as Json;
+    assert.deepEqual([ratio['MinValue'], ratio['MaxValue']], [0, 1]);
+
+    // The sidecar listens on exactly the address the gateway sends to, for traces only.
+    const sidecar = whenSet((only('AWS::ECS::TaskDefinition')['ContainerDefinitions'] as Json[])[1]!);
+    assert.equal(sidecar['Essential'], false, 'a collector that stops never stops the gateway');
+    const collectorConfig = parseYaml(sidecar['Environment'].find((e: Json) => e['Name'] === 'AOT_CONFIG_CONTENT')['Value']) as Json;
+    assert.equal(`http://${collectorConfig['receivers']['otlp']['protocols']['http']['endpoint']}`, sidecarUrl);
+    assert.equal(collectorConfig['receivers']['otlp']['protocols']['grpc'], undefined);
+    assert.deepEqual(Object.keys(collectorConfig['service']['pipelines']), ['traces']);
+    assert.deepEqual(collectorConfig['service']['pipelines']['traces']['exporters'], ['awsxray']);
+
+    // ...and may write traces to X-Ray, nothing more (X-Ray has no resource-level permissions).
+    const tracePolicy = (resources['TaskRole']!.Properties['Policies'] as Json[]).find((policy) => policy['Fn::If']?.[0] === 'HasAdotSidecar');
+    const statements = tracePolicy!['Fn::If'][1]['PolicyDocument']['Statement'] as Json[];
+    assert.deepEqual(statements.map((statement) => [statement['Effect'], [statement['Action']].flat().sort()]), [['Allow', ['xray:PutTelemetryRecords', 'xray:PutTraceSegments']]]);
   });
 
   it('gives shutdown time to drain: stopTimeout and deregistration delay cover grace + drain', () => {
