@@ -20,7 +20,7 @@ export interface BenchServer {
 export function benchEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('AWS_') && !key.startsWith('SAGEMAKER_') && !key.startsWith('LOCAL_MME') && key !== 'NODE_OPTIONS') env[key] = value;
+    if (!key.startsWith('AWS_') && !key.startsWith('SAGEMAKER_') && !key.startsWith('LOCAL_MME') && !key.startsWith('OTEL_') && key !== 'NODE_OPTIONS') env[key] = value;
   }
   return { ...env, ...extra };
 }

@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: the gateway (every feature on), a naive Express + SDK gateway and a bare
- * proxy hop, each in its own process in front of the same instant upstream, driven with the
+ * `npm run bench`: the gateway (every feature on; then with tracing on at 100 % and 1 % sampling,
+ * and with its collector down), a naive Express + SDK gateway and a bare proxy hop, each in its
+ * own process in front of the same instant upstream, driven with the
  * same load from separate processes in alternating rounds. Prints requests/s, p50/p99, CPU µs
  * per request (the server's own CPU time over its requests) and RSS, then the ratios; then
  * the cold-burst and 10,000-model checks, and the cold/warm split while the upstream keeps
@@ -104,10 +105,30 @@ async function gatewayTargets(upstreamUrl: string): Promise<Target[]> {
   return targets;
 }
 
+/**
+ * This build with tracing on: every request starts a new trace (the load sends no traceparent),
+ * sampled at 100 % and at 1 %, and at 100 % with its collector down (every export fails).
+ */
+async function tracedTargets(upstreamUrl: string, collectorUrl: string): Promise<Target[]> {
+  const variants = [
+    { name: 'gateway traced 100%', ratio: '1', endpoint: collectorUrl },
+    { name: 'gateway traced 1%', ratio: '0.01', endpoint: collectorUrl },
+    { name: 'gateway traced, collector down', ratio: '1', endpoint: 'http://127.0.0.1:9' },
+  ];
+  const targets: Target[] = [];
+  for (const { name, ratio, endpoint } of variants) {
+    const env = { ...gatewayEnv(upstreamUrl, { apiKeys: false }), OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: ratio };
+    targets.push({ server: await startServer(name, 'dist/main.js', env), headers: driverHeaders({ apiKeys: false }) });
+  }
+  return targets;
+}
+
 async function warmPath(): Promise<void> {
   const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
+  const collector = await startServer('collector', 'test/bench/otlp-sink.ts', {});
   const targets: Target[] = [
     ...(await gatewayTargets(upstream.url)),
+    ...(await tracedTargets(upstream.url, collector.url)),
     { server: await startServer('naive', 'test/bench/naive-gateway.ts', { UPSTREAM_URL: upstream.url }), headers: {} },
     { server: await startServer('floor', 'test/bench/floor-proxy.ts', { UPSTREAM_URL: upstream.url }), headers: {} },
   ];
@@ -118,7 +139,7 @@ async function warmPath(): Promise<void> {
       for (const target of targets) rounds.get(target.server.name)!.push(await measure(target));
     }
   } finally {
-    await Promise.all([...targets.map((t) => t.server), upstream].map((s) => s.stop()));
+    await Promise.all([...targets.map((t) => t.server), upstream, collector].map((s) => s.stop()));
   }
 
   const summary = targets.map(({ server }) => {
@@ -155,6 +176,9 @@ async function warmPath(): Promise<void> {
       console.log(`${after} vs ${before}: CPU ${cpu(after)} vs ${cpu(before)} µs/req (${(cpu(after) / cpu(before)).toFixed(2)}×), p99 ${p99(after)} vs ${p99(before)} µs`);
     }
   }
+  const traceCost = (name: string) => `${cpu(name) - cpu('gateway')} µs/req (${((cpu(name) / cpu('gateway') - 1) * 100).toFixed(0)} %)`;
+  console.log(`Tracing CPU over tracing off: 100 % sampled ${traceCost('gateway traced 100%')}, 1 % sampled ${traceCost('gateway traced 1%')}`);
+  console.log(`p99 with the collector down vs up (100 % sampled): ${(p99('gateway traced, collector down') / 1000).toFixed(2)} ms vs ${(p99('gateway traced 100%') / 1000).toFixed(2)} ms`);
 }
 
 main().catch((error: unknown) => {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway-process.js';
+import { assertMatchesSpec } from '../helpers/openapi-contract.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 const SERVER = 2;
@@ -156,6 +157,8 @@ describe('OpenTelemetry traces of predictions', () => {
     const server = await serverSpanOf(traceId);
     assert.equal(server.parentSpanId, parent);
     assert.equal(response.headers.get('x-amzn-trace-id'), `Root=1-${traceId.slice(0, 8)}-${traceId.slice(8)};Parent=${server.spanId};Sampled=1`);
+    // The trace headers as openapi.yaml documents them.
+    assertMatchesSpec('post', '/models/{model}/predict', { status: response.status, headers: response.headers, text: await response.text() });
   });
 
   it("honours the caller's decision not to sample (parent-based): no spans, ids still logged", async () => {
