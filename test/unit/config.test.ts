@@ -21,7 +21,22 @@ describe('config', () => {
     assert.equal(config.region, 'eu-west-1');
   });
 
+  it('turns tracing on only with an OTLP endpoint, unless OpenTelemetry is told to stay off', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+    assert.deepEqual(loadConfig({}).tracing, { enabled: false, serviceName: 'mme-gateway' });
+    assert.equal(loadConfig(endpoint).tracing.enabled, true);
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }).tracing.enabled, true);
+    assert.equal(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing.enabled, false);
+    assert.equal(loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing.enabled, false);
+    assert.equal(loadConfig({ ...endpoint, OTEL_SERVICE_NAME: 'checkout-gateway' }).tracing.serviceName, 'checkout-gateway');
+  });
+
   const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT/],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /OTEL_EXPORTER_OTLP_PROTOCOL: only http\/json/],
+    [{ OTEL_TRACES_EXPORTER: 'zipkin' }, /OTEL_TRACES_EXPORTER/],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_ratio' }, /OTEL_TRACES_SAMPLER/],
+    [{ OTEL_TRACES_SAMPLER_ARG: '5' }, /OTEL_TRACES_SAMPLER_ARG/],
     [{ PORT: 'eighty' }, /PORT/],
     [{ PORT: '70000' }, /PORT/],
     [{ LOCAL_MME: 'maybe' }, /LOCAL_MME/],
