@@ -12,6 +12,9 @@ import type { ResolvedModel } from '../catalog.js';
 import type { Logger } from '../logger.js';
 import type { ColdReason, StartKind } from '../invoke/cold-evidence.js';
 
+/** The route label of a request no route matched (yet). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
 /** Printable ASCII without spaces, bounded: safe to echo in a header and a log line. */
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
@@ -68,7 +71,7 @@ export function requestContext(logger: Logger) {
     context.requestId = requestId;
     context.logger = logger.child({ requestId });
     context.receivedAt = performance.now();
-    context.access = { route: 'unmatched' };
+    context.access = { route: UNMATCHED_ROUTE };
     const departure = new AbortController();
     context.signal = departure.signal;
     // 'close' comes after 'finish' for an answered request; before it only if the caller left.

@@ -15,7 +15,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { Request, RequestHandler, Response } from 'express';
-import { locals } from '../http/request-context.js';
+import { UNMATCHED_ROUTE, locals } from '../http/request-context.js';
 import { exemplarFor, requestSpans } from './request-spans.js';
 import { ATTR } from './semconv.js';
 
@@ -48,8 +48,8 @@ export function serverSpanStep(tracer: Tracer, propagator: TextMapPropagator): R
 function endServerSpan(req: Request, res: Response, server: ReturnType<Tracer['startSpan']>): void {
   const { access } = locals(res);
   const status = res.writableFinished ? res.statusCode : 499; // as the access log counts it
-  // HTTP conventions: `{method} {route template}`, the template keeping cardinality bounded.
-  server.updateName(`${req.method} ${access.route}`);
+  // HTTP conventions: `{method} {route template}` (bounded cardinality), just `{method}` when no route matched.
+  server.updateName(access.route === UNMATCHED_ROUTE ? req.method : `${req.method} ${access.route}`);
   server.setAttributes({ [ATTR.httpRoute]: access.route, [ATTR.httpStatus]: status });
   if (access.model !== undefined) server.setAttributes({ [ATTR.model]: access.model, [ATTR.endpoint]: access.endpoint ?? '', [ATTR.targetModel]: access.targetModel ?? '' });
   if (access.start !== undefined) server.setAttributes({ [ATTR.start]: access.start, [ATTR.attempts]: access.attempts ?? 0 });
