@@ -8,7 +8,7 @@
  * callers never fill the queue nor get released to call upstream. A probe whose caller has gone
  * is ended by the invoker, which then calls `failed()`: the next waiter takes the role over.
  */
-import { gatewayError, type GatewayError } from '../errors.js';
+import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { callerGoneError } from './upstream-errors.js';
 
 export type GateRole = 'probe' | 'released';
@@ -122,4 +122,10 @@ export class ColdStartGate {
       this.options.onDepthChange?.(key, -1);
     }
   }
+}
+
+/** How a wait at the gate that did not end in a role ended (the wait metric's and span's result). */
+export function gateWaitFailure(error: unknown): 'queue_full' | 'abandoned' | 'timeout' {
+  const code = isGatewayError(error) ? error.code : undefined;
+  return code === 'QUEUE_FULL' ? 'queue_full' : code === 'CLIENT_CLOSED_REQUEST' ? 'abandoned' : 'timeout';
 }

@@ -16,7 +16,7 @@ import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { BreakerRegistry, BreakerStates } from './breakers.js';
 import { type ColdReason, coldReasonFromTiming } from './cold-evidence.js';
-import type { ColdStartGate } from './cold-start-gate.js';
+import { type ColdStartGate, gateWaitFailure } from './cold-start-gate.js';
 import { type ModelRef, type ModelStateStore, type ModelStatus, modelKey, unknownModel } from './model-state.js';
 import { type Clock, RetryBudget, backoffDelayMs, systemClock } from './retry-policy.js';
 import { UpstreamAttempts } from './attempt.js';
@@ -165,8 +165,7 @@ export class Invoker {
       if (role === 'released') observeWait('released');
       return role;
     } catch (error) {
-      const code = isGatewayError(error) ? error.code : undefined;
-      observeWait(code === 'QUEUE_FULL' ? 'queue_full' : code === 'CLIENT_CLOSED_REQUEST' ? 'abandoned' : 'timeout');
+      observeWait(gateWaitFailure(error));
       throw error;
     }
   }

@@ -7,7 +7,7 @@
 import { SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import { isGatewayError } from '../errors.js';
 import type { BreakerRegistry } from '../invoke/breakers.js';
-import type { ColdStartGate } from '../invoke/cold-start-gate.js';
+import { type ColdStartGate, gateWaitFailure } from '../invoke/cold-start-gate.js';
 import type { InvocationEvents } from '../invoke/invocation-events.js';
 import type { Invoker } from '../invoke/invoker.js';
 import { type ModelStateStore, endpointOfKey, targetModelOfKey } from '../invoke/model-state.js';
@@ -57,9 +57,10 @@ export function tracingInterceptors(tracer: Tracer): TracingInterceptors {
           if (output.upstreamRequestId !== undefined) span.setAttribute(ATTR.awsRequestId, output.upstreamRequestId);
           return output;
         } catch (error) {
-          // An abort is the invoker's own per-attempt timeout or deadline.
-          const outcome = signal.aborted ? 'timeout' : classifyUpstreamError(error);
-          const type = signal.aborted ? 'AttemptTimeout' : errorName(error);
+          // An abort is the caller leaving, or else the invoker's own per-attempt timeout or deadline.
+          const aborted = signal.aborted ? (spans.callerSignal?.aborted ? 'abandoned' : 'timeout') : undefined;
+          const outcome = aborted ?? classifyUpstreamError(error);
+          const type = aborted === 'abandoned' ? 'CallerClosedRequest' : aborted === 'timeout' ? 'AttemptTimeout' : errorName(error);
           span.setAttributes({ [ATTR.outcome]: outcome, [ATTR.errorType]: type });
           span.setStatus({ code: SpanStatusCode.ERROR, message: type });
           throw error;
@@ -97,7 +98,7 @@ export function tracingInterceptors(tracer: Tracer): TracingInterceptors {
           },
           (error: unknown) => {
             const code = isGatewayError(error) ? error.code : errorName(error);
-            span.setAttributes({ [ATTR.gateResult]: code === 'QUEUE_FULL' ? 'queue_full' : 'timeout', [ATTR.errorType]: code });
+            span.setAttributes({ [ATTR.gateResult]: gateWaitFailure(error), [ATTR.errorType]: code });
             span.setStatus({ code: SpanStatusCode.ERROR, message: code });
             span.end();
             throw error;

@@ -41,7 +41,7 @@ export function serverSpanStep(tracer: Tracer, propagator: TextMapPropagator): R
     Object.assign(locals(res).access, { trace_id: traceId, span_id: spanId });
     propagator.inject(context, res, responseHeaders);
     res.once('close', () => endServerSpan(req, res, server));
-    requestSpans.run({ server, context, attempts: 0, exemplar: exemplarFor(server) }, next);
+    requestSpans.run({ server, context, attempts: 0, callerSignal: locals(res).signal, exemplar: exemplarFor(server) }, next);
   };
 }
 
