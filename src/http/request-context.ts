@@ -37,9 +37,6 @@ export interface AccessRecord {
   upstreamRequestId?: string;
   /** True when an InvokeEndpoint already sent was aborted because the caller left. */
   upstreamAborted?: boolean;
-  /** The request's OpenTelemetry ids (when tracing is on), named as OpenTelemetry's log model names them. */
-  trace_id?: string;
-  span_id?: string;
 }
 
 export interface RequestLocals {

@@ -1,7 +1,7 @@
 /**
  * The tracing step of the HTTP chain: reads the caller's W3C traceparent/tracestate (or AWS
  * X-Ray header), starts the server span as its child (a new trace when there is none), returns
- * the span's context in the same headers, puts trace_id/span_id in the access record, and runs
+ * the span's context in the same headers, puts trace_id/span_id on the request's log lines, and runs
  * the rest of the request with the span as its parent. The span ends when the response does.
  */
 import {
@@ -38,10 +38,13 @@ export function serverSpanStep(tracer: Tracer, propagator: TextMapPropagator): R
     );
     const context = trace.setSpan(parent, server);
     const { traceId, spanId } = server.spanContext();
-    Object.assign(locals(res).access, { trace_id: traceId, span_id: spanId });
+    // Every line the request logs (the access line included) carries the ids, named as
+    // OpenTelemetry's log data model names them, so logs and traces join on them.
+    const request = locals(res);
+    request.logger = request.logger.child({ trace_id: traceId, span_id: spanId });
     propagator.inject(context, res, responseHeaders);
     res.once('close', () => endServerSpan(req, res, server));
-    requestSpans.run({ server, context, attempts: 0, callerSignal: locals(res).signal, exemplar: exemplarFor(server) }, next);
+    requestSpans.run({ server, context, attempts: 0, callerSignal: request.signal, exemplar: exemplarFor(server) }, next);
   };
 }
 

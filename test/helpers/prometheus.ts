@@ -6,11 +6,10 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listen } from '../../src/server.js';
 import { eventually } from './eventually.js';
+import { freePort } from './ports.js';
 
 /** Prometheus scrapes on its own schedule; give it a few intervals. */
 export const SCRAPE_WAIT = { timeoutMs: 20_000, intervalMs: 250 };
@@ -26,13 +25,6 @@ export interface RunningPrometheus {
   log: string[];
   query(promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server, 0, '127.0.0.1');
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Starts Prometheus scraping `targetUrl`'s /metrics every second; `flags` are extra command-line flags. */

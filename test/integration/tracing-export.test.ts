@@ -5,10 +5,11 @@
  * so no exporter, batch timer or propagation step exists.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { eventually } from '../helpers/eventually.js';
 import { type RunningGateway, repoRoot, startGateway } from '../helpers/gateway-process.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
+import { freePort } from '../helpers/ports.js';
 
 const PROBE = `${repoRoot}test/helpers/process-probe.ts`;
 const CHURN_ROW = '12,70.5,3,1,0,1';
@@ -32,30 +33,11 @@ async function predictMany(gateway: RunningGateway, count: number, concurrency =
   return statuses;
 }
 
-async function waitFor<T>(what: string, find: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Asks the process (preloaded with process-probe.ts) what it has loaded and what keeps it alive. */
 async function probe(gateway: RunningGateway): Promise<{ openTelemetryModules: string[]; activeResources: string[] }> {
-  const before = gateway.logs.length;
   gateway.process.kill('SIGUSR2');
-  const line = await waitFor('the process probe', () => gateway.logs.slice(before).find((l) => l['message'] === 'process probe'));
+  const line = await gateway.waitForLog((l) => l['message'] === 'process probe');
   return line as unknown as { openTelemetryModules: string[]; activeResources: string[] };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('span export never costs a prediction', () => {
@@ -80,7 +62,7 @@ describe('span export never costs a prediction', () => {
     });
     gateways.push(gateway);
     assert.equal((await predict(gateway)).status, 200);
-    await waitFor('an export the collector holds', () => (receiver.exports > 0 ? true : undefined));
+    await eventually('an export the collector holds', () => (receiver.exports > 0 ? true : undefined));
 
     // 100 predictions (200+ spans) against a queue of 8 while the first export hangs.
     const statuses = await predictMany(gateway, 100);
@@ -89,7 +71,7 @@ describe('span export never costs a prediction', () => {
     assert.equal(receiver.spans.length, 0, 'the collector accepted nothing: all 100 were answered while an export was stuck');
 
     // The processor says what it dropped once it has room again (after the export times out).
-    const dropped = await waitFor('the dropped-spans warning', () => {
+    const dropped = await eventually('the dropped-spans warning', () => {
       void predict(gateway).then((response) => response.arrayBuffer(), () => undefined);
       return gateway.logs.find((line) => line['component'] === 'tracing' && /Dropped \d+ spans/.test(String(line['message'])));
     });
@@ -98,14 +80,14 @@ describe('span export never costs a prediction', () => {
 
   it('keeps answering when the collector is down', async () => {
     const gateway = await startGateway({
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
       OTEL_BSP_SCHEDULE_DELAY: '10',
       LOCAL_MME_LOAD_DELAY_MS: '0',
     });
     gateways.push(gateway);
     const statuses = await predictMany(gateway, 100);
     assert.deepEqual([...new Set(statuses)], [200]);
-    const failure = await waitFor('the export failure in the log', () =>
+    const failure = await eventually('the export failure in the log', () =>
       gateway.logs.find((line) => line['component'] === 'tracing' && /ECONNREFUSED/.test(String(line['message']))),
     );
     assert.equal(failure['level'], 'warn');
@@ -149,7 +131,7 @@ describe('span export never costs a prediction', () => {
     // nothing else of OpenTelemetry may be there.
     const beyondApi = state.openTelemetryModules.filter((path) => !path.includes('/@opentelemetry/api/'));
     assert.deepEqual(beyondApi, [], 'no OpenTelemetry SDK, exporter or propagator is loaded');
-    const line = gateway.logs.find((l) => l['message'] === 'request' && l['requestId'] === response.headers.get('x-request-id'));
-    assert.ok(line && !('trace_id' in line));
+    const line = await gateway.waitForLog((l) => l['message'] === 'request' && l['requestId'] === response.headers.get('x-request-id'));
+    assert.ok(!('trace_id' in line));
   });
 });

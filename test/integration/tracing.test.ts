@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway-process.js';
+import { eventually } from '../helpers/eventually.js';
 import { assertMatchesSpec } from '../helpers/openapi-contract.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
@@ -55,18 +56,18 @@ describe('OpenTelemetry traces of predictions', () => {
     return traceOf(traceId).find((span) => span.kind === SERVER)!;
   };
   // The line is written when the response closes, which can be just after the client has it.
-  const accessLine = async (requestId: string | null) => {
-    const find = () => gateway.logs.find((line) => line['message'] === 'request' && line['requestId'] === requestId);
-    await waitUntil(async () => find() !== undefined);
-    return find();
-  };
+  const accessLine = (requestId: string | null) =>
+    gateway.waitForLog((line) => line['message'] === 'request' && line['requestId'] === requestId);
 
   it('records a cold request as one trace: server span, cold-start wait, every attempt with the ModelNotReady ones', async () => {
     const traceId = hex(16);
     const callerSpanId = hex(8);
     const probe = predict('churn', { traceparent: `00-${traceId}-${callerSpanId}-01`, tracestate: 'caller=1' });
     // A second caller arrives while the first one is loading the model: it waits at the gate.
-    await waitUntil(async () => ((await (await fetch(`${gateway.url}/models/churn`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { state: string }).state === 'loading');
+    await eventually('the first caller to meet ModelNotReady', async () => {
+      const report = (await (await fetch(`${gateway.url}/models/churn`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { state: string };
+      return report.state === 'loading' ? true : undefined;
+    });
     const waiterTraceId = hex(16);
     const waiter = predict('churn', { traceparent: `00-${waiterTraceId}-${hex(8)}-01` });
     const [probeResponse, waiterResponse] = await Promise.all([probe, waiter]);
@@ -120,8 +121,8 @@ describe('OpenTelemetry traces of predictions', () => {
     assert.equal(probeResponse.headers.get('tracestate'), 'caller=1');
     // The access-log line carries the same ids.
     const line = await accessLine(probeResponse.headers.get('x-request-id'));
-    assert.equal(line?.['trace_id'], traceId);
-    assert.equal(line?.['span_id'], server.spanId);
+    assert.equal(line['trace_id'], traceId);
+    assert.equal(line['span_id'], server.spanId);
 
     // The second caller's trace shows the wait for the first caller's load, then one attempt.
     const waiterServer = await serverSpanOf(waiterTraceId);
@@ -146,7 +147,7 @@ describe('OpenTelemetry traces of predictions', () => {
     const server = await serverSpanOf(traceId);
     assert.equal(server.parentSpanId, undefined, 'a root span');
     assert.equal(server.spanId, spanId);
-    assert.equal((await accessLine(response.headers.get('x-request-id')))?.['trace_id'], traceId);
+    assert.equal((await accessLine(response.headers.get('x-request-id')))['trace_id'], traceId);
   });
 
   it('continues an AWS X-Ray trace (X-Amzn-Trace-Id) and returns the header', async () => {
@@ -166,7 +167,7 @@ describe('OpenTelemetry traces of predictions', () => {
     const response = await predict('churn', { traceparent: `00-${unsampled}-${hex(8)}-00` });
     assert.equal(response.status, 200);
     assert.match(response.headers.get('traceparent') ?? '', new RegExp(`^00-${unsampled}-[0-9a-f]{16}-00$`));
-    assert.equal((await accessLine(response.headers.get('x-request-id')))?.['trace_id'], unsampled);
+    assert.equal((await accessLine(response.headers.get('x-request-id')))['trace_id'], unsampled);
     // Spans leave in the order they end: once a later sampled request's spans arrived, none of these will.
     const later = hex(16);
     assert.equal((await predict('churn', { traceparent: `00-${later}-${hex(8)}-01` })).status, 200);
@@ -212,11 +213,3 @@ describe('OpenTelemetry traces of predictions', () => {
     assert.deepEqual(traceOf(traceId).filter((span) => span.kind === CLIENT), [], 'nothing was sent upstream');
   });
 });
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
