@@ -23,6 +23,7 @@ import { createSdkTransport } from './invoke/sdk-transport.js';
 import { createTransportRouter } from './invoke/transport-router.js';
 import { catalogKeepWarm } from './invoke/keep-warm-targets.js';
 import { recognizeScaleFromZero } from './invoke/scale-from-zero.js';
+import { systemClock } from './invoke/retry-policy.js';
 import type { UpstreamTransport } from './invoke/transport.js';
 import { type Tracing, loadTracing, passThrough } from './tracing/load.js';
 
@@ -120,7 +121,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     gate,
     states,
     metrics,
-    ...(tracing ? { events: tracing.events } : {}),
+    clock: intercept.clock(systemClock),
     settings: {
       socketTimeoutMs: config.upstream.socketTimeoutMs,
       notReadyRetryBaseMs: config.coldStart.retryBaseMs,

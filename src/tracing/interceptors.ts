@@ -2,15 +2,15 @@
  * The tracing interceptors for the request path (see TracingInterceptors): each wraps one
  * method of a component built by the composition root, finds the request's spans through
  * AsyncLocalStorage, and passes everything else through untouched. Work done outside a
- * request (MODEL_PRELOAD at start-up) is not traced.
+ * request (MODEL_PRELOAD at start-up, keep-warm calls) is not traced.
  */
 import { SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import { isGatewayError } from '../errors.js';
 import type { BreakerRegistry } from '../invoke/breakers.js';
 import { type ColdStartGate, gateWaitFailure } from '../invoke/cold-start-gate.js';
-import type { InvocationEvents } from '../invoke/invocation-events.js';
 import type { Invoker } from '../invoke/invoker.js';
 import { type ModelStateStore, endpointOfKey, targetModelOfKey } from '../invoke/model-state.js';
+import type { Clock } from '../invoke/retry-policy.js';
 import type { UpstreamTransport } from '../invoke/transport.js';
 import { classifyUpstreamError } from '../invoke/upstream-errors.js';
 import type { TracingInterceptors } from './load.js';
@@ -54,6 +54,7 @@ export function tracingInterceptors(tracer: Tracer): TracingInterceptors {
         try {
           const output = await next.invokeEndpoint(params, signal);
           span.setAttribute(ATTR.outcome, 'success');
+          spans.lastOutcome = 'success';
           if (output.upstreamRequestId !== undefined) span.setAttribute(ATTR.awsRequestId, output.upstreamRequestId);
           return output;
         } catch (error) {
@@ -62,6 +63,7 @@ export function tracingInterceptors(tracer: Tracer): TracingInterceptors {
           const outcome = aborted ?? classifyUpstreamError(error);
           const type = aborted === 'abandoned' ? 'CallerClosedRequest' : aborted === 'timeout' ? 'AttemptTimeout' : errorName(error);
           span.setAttributes({ [ATTR.outcome]: outcome, [ATTR.errorType]: type });
+          spans.lastOutcome = outcome;
           span.setStatus({ code: SpanStatusCode.ERROR, message: type });
           throw error;
         } finally {
@@ -75,17 +77,19 @@ export function tracingInterceptors(tracer: Tracer): TracingInterceptors {
       intercept(gate, 'enter', (enter) => (key, ...rest) => {
         const spans = requestSpans.getStore();
         if (!spans) return enter(key, ...rest);
-        const status = states.get(key);
+        const endpoint = endpointOfKey(key);
+        const targetModel = targetModelOfKey(key);
+        // What the gateway knew when the request reached the gate (the store keys on endpoint and
+        // target only); the request's own cold reason, from evidence, is on the server span.
+        const status = states.get({ name: targetModel, endpoint, targetModel });
         const span = tracer.startSpan(
           COLD_START_WAIT_SPAN,
           {
             attributes: {
-              [ATTR.endpoint]: endpointOfKey(key),
-              [ATTR.targetModel]: targetModelOfKey(key),
+              [ATTR.endpoint]: endpoint,
+              [ATTR.targetModel]: targetModel,
               [ATTR.modelState]: status?.state ?? 'unknown',
-              // Why the request is at the gate at all: a model never seen answering, or one that
-              // answered before and SageMaker has since unloaded (it said ModelNotReady again).
-              [ATTR.coldReason]: status?.lastSuccessAt === undefined ? 'never_loaded' : 'unloaded',
+              ...(status?.lastColdReason !== undefined ? { [ATTR.lastColdReason]: status.lastColdReason } : {}),
             },
           },
           spans.context,
@@ -123,6 +127,15 @@ export function tracingInterceptors(tracer: Tracer): TracingInterceptors {
           if (spans) recordDeadline(spans.server, error);
           throw error;
         })),
+
+    clock: (clock: Clock) => ({
+      now: () => clock.now(),
+      sleep(ms, signal) {
+        const spans = requestSpans.getStore();
+        spans?.server.addEvent(EVENT.backoff, { [ATTR.backoffMs]: ms, [ATTR.backoffAfter]: spans.lastOutcome ?? 'none' });
+        return clock.sleep(ms, signal);
+      },
+    }),
   };
 }
 
@@ -133,12 +146,4 @@ function recordDeadline(span: Span, error: unknown): void {
   if (error.code === 'DEADLINE_EXCEEDED' || deadline !== undefined) {
     span.addEvent(EVENT.deadlineExpired, { [ATTR.reason]: typeof deadline === 'string' ? deadline : error.code });
   }
-}
-
-export function tracingEvents(): InvocationEvents {
-  return {
-    backoff(reason, delayMs) {
-      requestSpans.getStore()?.server.addEvent(EVENT.backoff, { [ATTR.backoffReason]: reason, [ATTR.backoffMs]: delayMs });
-    },
-  };
 }

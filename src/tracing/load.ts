@@ -10,9 +10,9 @@ import type { Logger } from '../logger.js';
 import type { ExemplarSource } from '../metrics.js';
 import type { BreakerRegistry } from '../invoke/breakers.js';
 import type { ColdStartGate } from '../invoke/cold-start-gate.js';
-import type { InvocationEvents } from '../invoke/invocation-events.js';
 import type { Invoker } from '../invoke/invoker.js';
 import type { ModelStateStore } from '../invoke/model-state.js';
+import type { Clock } from '../invoke/retry-policy.js';
 import type { UpstreamTransport } from '../invoke/transport.js';
 
 /**
@@ -22,12 +22,14 @@ import type { UpstreamTransport } from '../invoke/transport.js';
 export interface TracingInterceptors {
   /** One client span per InvokeEndpoint attempt. */
   transport(next: UpstreamTransport): UpstreamTransport;
-  /** A span for the wait at the cold-start gate, with why the model was cold. */
+  /** A span for the wait at the cold-start gate, with what was known of the model on arrival. */
   gate(next: ColdStartGate, states: ModelStateStore): ColdStartGate;
   /** A breaker rejection becomes an event on the request's span. */
   breakers(next: BreakerRegistry): BreakerRegistry;
   /** An expired deadline becomes an event on the request's span. */
   invoker(next: Invoker): Invoker;
+  /** The invoker sleeps only between attempts: each sleep becomes a backoff event. */
+  clock(next: Clock): Clock;
 }
 
 /** Tracing off: every component stays exactly as built. */
@@ -36,14 +38,13 @@ export const passThrough: TracingInterceptors = {
   gate: (next) => next,
   breakers: (next) => next,
   invoker: (next) => next,
+  clock: (next) => next,
 };
 
 export interface Tracing {
   /** Express step: W3C Trace Context (and X-Ray) in and out, the server span, ids in the access log. */
   serverSpan: RequestHandler;
   intercept: TracingInterceptors;
-  /** Backoff sleeps as span events. */
-  events: InvocationEvents;
   /** The current request's trace id as exemplar labels, when its trace is sampled. */
   exemplar: ExemplarSource;
   /** Exports what is still queued (bounded in time); called once requests have drained. */

@@ -12,7 +12,7 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { logOpenTelemetryDiagnostics } from './diag-log.js';
-import { tracingEvents, tracingInterceptors } from './interceptors.js';
+import { tracingInterceptors } from './interceptors.js';
 import type { Tracing } from './load.js';
 import { currentExemplar } from './request-spans.js';
 import { serverSpanStep } from './server-span.js';
@@ -42,7 +42,6 @@ export function startTracing(settings: GatewayConfig['tracing'], logger: Logger)
   return {
     serverSpan: serverSpanStep(tracer, propagator),
     intercept: tracingInterceptors(tracer),
-    events: tracingEvents(),
     exemplar: currentExemplar,
     async shutdown() {
       let timer: NodeJS.Timeout | undefined;

@@ -12,6 +12,8 @@ export interface RequestSpans {
   context: Context;
   /** InvokeEndpoint attempts sent so far (numbers the attempt spans). */
   attempts: number;
+  /** The last attempt's outcome: what the backoff after it waits out. */
+  lastOutcome: string | undefined;
   /** Aborts when the caller closes its connection (tells an abandoned attempt from a timed-out one). */
   callerSignal: AbortSignal | undefined;
   /** Exemplar labels when sampled; computed once per request. */

@@ -24,9 +24,10 @@ export const ATTR = {
   attempt: 'mme.attempt',
   outcome: 'mme.outcome',
   coldReason: 'mme.cold_start.reason',
+  lastColdReason: 'mme.cold_start.last_reason',
   gateResult: 'mme.cold_start.result',
   modelState: 'mme.model.state',
-  backoffReason: 'mme.backoff.reason',
+  backoffAfter: 'mme.backoff.after',
   backoffMs: 'mme.backoff.ms',
   reason: 'mme.reason',
 } as const;

@@ -44,7 +44,7 @@ export function serverSpanStep(tracer: Tracer, propagator: TextMapPropagator): R
     request.logger = request.logger.child({ trace_id: traceId, span_id: spanId });
     propagator.inject(context, res, responseHeaders);
     res.once('close', () => endServerSpan(req, res, server));
-    requestSpans.run({ server, context, attempts: 0, callerSignal: request.signal, exemplar: exemplarFor(server) }, next);
+    requestSpans.run({ server, context, attempts: 0, lastOutcome: undefined, callerSignal: request.signal, exemplar: exemplarFor(server) }, next);
   };
 }
 
@@ -56,6 +56,7 @@ function endServerSpan(req: Request, res: Response, server: ReturnType<Tracer['s
   server.setAttributes({ [ATTR.httpRoute]: access.route, [ATTR.httpStatus]: status });
   if (access.model !== undefined) server.setAttributes({ [ATTR.model]: access.model, [ATTR.endpoint]: access.endpoint ?? '', [ATTR.targetModel]: access.targetModel ?? '' });
   if (access.start !== undefined) server.setAttributes({ [ATTR.start]: access.start, [ATTR.attempts]: access.attempts ?? 0 });
+  if (access.coldReason !== undefined) server.setAttribute(ATTR.coldReason, access.coldReason);
   if (access.code !== undefined) server.setAttribute(ATTR.errorType, access.code);
   // A server span is an error only for 5xx: a 4xx is the caller's mistake, not the gateway's.
   if (status >= 500) server.setStatus({ code: SpanStatusCode.ERROR, message: access.code ?? String(status) });

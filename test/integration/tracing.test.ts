@@ -88,9 +88,10 @@ describe('OpenTelemetry traces of predictions', () => {
     assert.equal(waits.length, 1);
     assert.equal(waits[0]!.parentSpanId, server.spanId);
     assert.deepEqual(
-      { result: waits[0]!.attributes['mme.cold_start.result'], reason: waits[0]!.attributes['mme.cold_start.reason'], target: waits[0]!.attributes['mme.target_model'] },
-      { result: 'probe', reason: 'never_loaded', target: 'churn.tar.gz' },
+      { result: waits[0]!.attributes['mme.cold_start.result'], state: waits[0]!.attributes['mme.model.state'], target: waits[0]!.attributes['mme.target_model'] },
+      { result: 'probe', state: 'unknown', target: 'churn.tar.gz' },
     );
+    assert.equal(server.attributes['mme.cold_start.reason'], 'not_ready', 'cold by evidence: it met ModelNotReadyException');
 
     const attempts = spans.filter((span) => span.kind === CLIENT).sort((a, b) => Number(a.attributes['mme.attempt']) - Number(b.attributes['mme.attempt']));
     assert.ok(attempts.length >= 2, `a cold start shows ModelNotReady attempts, got ${attempts.length} attempt(s)`);
@@ -114,7 +115,7 @@ describe('OpenTelemetry traces of predictions', () => {
     });
     const backoffs = server.events.filter((event) => event.name === 'backoff');
     assert.equal(backoffs.length, attempts.length - 1, 'one backoff sleep between two attempts');
-    for (const backoff of backoffs) assert.equal(backoff.attributes['mme.backoff.reason'], 'not_ready');
+    for (const backoff of backoffs) assert.equal(backoff.attributes['mme.backoff.after'], 'not_ready');
 
     // Context out: the caller learns the server span; tracestate comes back as it went in.
     assert.equal(probeResponse.headers.get('traceparent'), `00-${traceId}-${server.spanId}-01`);
@@ -128,6 +129,7 @@ describe('OpenTelemetry traces of predictions', () => {
     const waiterServer = await serverSpanOf(waiterTraceId);
     const waiterWait = traceOf(waiterTraceId).find((span) => span.name === 'cold-start wait');
     assert.equal(waiterWait?.attributes['mme.cold_start.result'], 'released');
+    assert.equal(waiterServer.attributes['mme.cold_start.reason'], 'waited');
     assert.equal(waiterWait?.parentSpanId, waiterServer.spanId);
     assert.ok(waiterWait!.endNs > waiterWait!.startNs, 'the wait took time');
     assert.deepEqual(traceOf(waiterTraceId).filter((span) => span.kind === CLIENT).map((span) => span.attributes['mme.outcome']), ['success']);
