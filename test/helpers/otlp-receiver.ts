@@ -54,6 +54,8 @@ function attributes(list: OtlpKeyValue[] = []): Record<string, AttributeValue> {
 export interface OtlpReceiver {
   /** The base URL to put in OTEL_EXPORTER_OTLP_ENDPOINT (the exporter appends /v1/traces). */
   url: string;
+  /** Gateway settings that export here, in batches every 20 ms so tests wait little. */
+  exportEnv: Record<string, string>;
   spans: ReceivedSpan[];
   /** Export requests received, answered or not. */
   exports: number;
@@ -68,6 +70,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const held: ServerResponse[] = [];
   const receiver: OtlpReceiver = {
     url: '',
+    exportEnv: {},
     spans: [],
     exports: 0,
     mode: 'ok',
@@ -134,5 +137,6 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  receiver.exportEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '20' };
   return receiver;
 }

@@ -28,8 +28,7 @@ describe('trace exemplars on the latency histograms, scraped by a real Prometheu
     receiver = await startOtlpReceiver();
     // A 300 ms simulated load is above a 200 ms first-call threshold, so the first call is cold by evidence.
     gateway = await startGateway({
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_BSP_SCHEDULE_DELAY: '20',
+      ...receiver.exportEnv,
       LOCAL_MME_LOAD_DELAY_MS: '300',
       COLD_FIRST_CALL_MS: '200',
     });

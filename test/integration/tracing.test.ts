@@ -28,8 +28,7 @@ describe('OpenTelemetry traces of predictions', () => {
   before(async () => {
     receiver = await startOtlpReceiver();
     gateway = await startGateway({
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_BSP_SCHEDULE_DELAY: '20',
+      ...receiver.exportEnv,
       // Loads take 400 ms and SageMaker answers ModelNotReady after 100 ms: a cold call meets it.
       LOCAL_MME_LOAD_DELAY_MS: '400',
       LOCAL_MME_READY_WAIT_MS: '100',
