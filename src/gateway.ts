@@ -15,8 +15,7 @@ import type { Lifecycle } from './http/health.js';
 import { BreakerRegistry } from './invoke/breakers.js';
 import { ColdStartGate } from './invoke/cold-start-gate.js';
 import { Invoker, newTrace } from './invoke/invoker.js';
-import { warmupAnswer, warmupPayload } from './invoke/warmup.js';
-import { NO_SAGEMAKER_HEADERS } from './http/prediction-input.js';
+import { warmUp } from './invoke/warmup.js';
 import { ModelStateStore, endpointOfKey } from './invoke/model-state.js';
 import { createLeanTransport } from './invoke/lean-transport.js';
 import { createSdkTransport } from './invoke/sdk-transport.js';
@@ -163,10 +162,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     async preload(name) {
       const model = catalog.resolve(name);
       const trace = newTrace();
-      const request = { model, ...warmupPayload(model), ...NO_SAGEMAKER_HEADERS, callerTimeoutMs: undefined, receivedAt: performance.now() };
-      const containerAnswer = await invoker.invoke(request, trace).then(
-        () => warmupAnswer(),
-        (error: unknown) => warmupAnswer(error),
+      const containerAnswer = await warmUp(model, undefined, (input) =>
+        invoker.invoke({ model, input, callerTimeoutMs: undefined, receivedAt: performance.now() }, trace),
       );
       return { containerAnswer, start: trace.modelStart, attempts: trace.attempts };
     },

@@ -17,7 +17,7 @@ import {
   ServiceUnavailable,
   ValidationError,
 } from '@aws-sdk/client-sagemaker-runtime';
-import type { InvokeEndpointOutput } from './invoke/transport.js';
+import type { InvokeEndpointInput, InvokeEndpointOutput } from './invoke/transport.js';
 
 export type SageMakerErrorType =
   | 'ValidationError'
@@ -69,15 +69,11 @@ export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 /** `POST /endpoints/{EndpointName}/invocations` (the name is URL-encoded by the SDKs). */
 export const INVOCATIONS_PATH = /^\/endpoints\/([^/]+)\/invocations$/;
 
-export interface InvokeEndpointHeaders {
-  contentType: string | undefined;
-  accept: string | undefined;
-  customAttributes: string | undefined;
+/** The request's headers as sent: the caller's input (less the body) and where it goes. */
+export interface InvokeEndpointHeaders extends Omit<InvokeEndpointInput, 'body'> {
   targetModel: string | undefined;
-  targetVariant: string | undefined;
   targetContainerHostname: string | undefined;
   inferenceComponent: string | undefined;
-  inferenceId: string | undefined;
 }
 
 /** A header's value (the first, if repeated), from node:http's or undici's lower-cased headers. */

@@ -8,8 +8,8 @@ import type { ModelCatalog, ResolvedModel } from '../catalog.js';
 import { viewOf } from '../invoke/fallbacks.js';
 import { modelKey } from '../invoke/model-state.js';
 import type { Invoker, ModelReport } from '../invoke/invoker.js';
-import { warmupAnswer, warmupPayload } from '../invoke/warmup.js';
-import { NO_SAGEMAKER_HEADERS, type PredictionInput, readCallerTimeoutMs, readContentType } from './prediction-input.js';
+import { warmUp } from '../invoke/warmup.js';
+import { readCallerTimeoutMs, readContentType } from './prediction-input.js';
 import { authorizeModel, visibleTo } from './auth.js';
 import { rawBody } from './predict.js';
 import { type PredictionDeps, recordModel, runPrediction } from './run-prediction.js';
@@ -81,13 +81,11 @@ export function modelsRouter(deps: ModelsRouteDeps): Router {
     authorizeModel(res, model);
     const body: unknown = req.body;
     const fromCaller = Buffer.isBuffer(body) && body.length > 0 ? { contentType: readContentType(req), body } : undefined;
-    const payload = warmupPayload(model, fromCaller);
-    const input: PredictionInput = { ...payload, ...NO_SAGEMAKER_HEADERS, callerTimeoutMs: readCallerTimeoutMs(req) };
+    const callerTimeoutMs = readCallerTimeoutMs(req);
     const startedAt = performance.now();
     // A warm-up outlives its caller: the load is what was asked for (a fire-and-forget curl).
-    const containerAnswer = await runPrediction(deps, res, model, input, { outlivesCaller: true }).then(
-      () => warmupAnswer(),
-      (error: unknown) => warmupAnswer(error),
+    const containerAnswer = await warmUp(model, fromCaller, (input) =>
+      runPrediction(deps, res, model, { input, callerTimeoutMs }, { outlivesCaller: true }),
     );
     res.json({ ...reportOf(model), warmedInMs: Math.round(performance.now() - startedAt), containerAnswer });
   });

@@ -6,6 +6,7 @@
 import type { Request } from 'express';
 import { parse as parseContentType } from 'content-type';
 import { gatewayError } from '../errors.js';
+import type { InvokeEndpointInput } from '../invoke/transport.js';
 import { MAX_NAME_LENGTH, isSageMakerName } from '../sagemaker-wire.js';
 
 export const DEADLINE_HEADER = 'x-request-timeout-ms';
@@ -15,22 +16,10 @@ const MAX_HEADER_LENGTH = 1024;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 export interface PredictionInput {
-  body: Buffer;
-  contentType: string;
-  accept: string | undefined;
-  customAttributes: string | undefined;
-  inferenceId: string | undefined;
-  targetVariant: string | undefined;
+  /** What goes to SageMaker. */
+  input: InvokeEndpointInput;
   callerTimeoutMs: number | undefined;
 }
-
-/** For gateway-made calls (warm-up, preload): none of the optional SageMaker headers. */
-export const NO_SAGEMAKER_HEADERS = {
-  accept: undefined,
-  customAttributes: undefined,
-  inferenceId: undefined,
-  targetVariant: undefined,
-} as const;
 
 function printableHeader(req: Request, name: string, maxLength: number, minLength = 1): string | undefined {
   const value = req.get(name);
@@ -87,5 +76,5 @@ export function readPredictionInput(req: Request): PredictionInput {
   if (!Buffer.isBuffer(body) || body.length === 0) {
     throw gatewayError('EMPTY_BODY', 'The request body is empty; send the payload the model expects.');
   }
-  return { body, contentType, accept, customAttributes, inferenceId, targetVariant, callerTimeoutMs };
+  return { input: { body, contentType, accept, customAttributes, inferenceId, targetVariant }, callerTimeoutMs };
 }

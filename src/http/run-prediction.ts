@@ -1,19 +1,17 @@
 /**
- * Runs one prediction for an HTTP request: records who/what in the access record, invokes,
- * and sets X-Model-Start whatever the result. Shared by the REST route, the
+ * Runs one prediction for an HTTP request: records who/what in the access record, invokes
+ * (the invoker measures it), and sets X-Model-Start whatever the result. Shared by the REST route, the
  * SageMaker-compatible route and warm-up so all three are measured and logged alike.
  */
 import type { Response } from 'express';
 import type { ResolvedModel } from '../catalog.js';
 import { isGatewayError } from '../errors.js';
-import type { GatewayMetrics } from '../metrics.js';
 import { type InvocationRequest, type InvocationResult, type Invoker, newTrace } from '../invoke/invoker.js';
 import type { PredictionInput } from './prediction-input.js';
 import { locals } from './request-context.js';
 
 export interface PredictionDeps {
   invoker: Invoker;
-  metrics: GatewayMetrics;
 }
 
 export function recordModel(res: Response, model: ResolvedModel): void {
@@ -36,10 +34,10 @@ export function runPrediction(
   deps: PredictionDeps,
   res: Response,
   model: ResolvedModel,
-  input: PredictionInput,
+  prediction: PredictionInput,
   options: PredictionOptions = {},
 ): Promise<InvocationResult> {
-  const running = invokeAndRecord(deps, res, model, input, options);
+  const running = invokeAndRecord(deps, res, model, prediction, options);
   locals(res).invocationSettled = running.then(
     () => undefined,
     () => undefined,
@@ -51,25 +49,24 @@ async function invokeAndRecord(
   deps: PredictionDeps,
   res: Response,
   model: ResolvedModel,
-  input: PredictionInput,
+  { input, callerTimeoutMs }: PredictionInput,
   options: PredictionOptions,
 ): Promise<InvocationResult> {
   const context = locals(res);
   recordModel(res, model);
   context.access.bytesIn = input.body.length;
-  deps.metrics.payloadBytes.observe({ direction: 'request' }, input.body.length);
   const trace = newTrace();
   try {
     const request: InvocationRequest = {
       model,
-      ...input,
+      input,
+      callerTimeoutMs,
       receivedAt: context.receivedAt,
       signal: options.outlivesCaller ? undefined : context.signal,
       loadWaitMs: options.loadWaitMs,
     };
     const result = await deps.invoker.invoke(request, trace);
     context.access.bytesOut = result.body.length;
-    deps.metrics.payloadBytes.observe({ direction: 'response' }, result.body.length);
     return result;
   } catch (error) {
     if (isGatewayError(error)) context.access.code = error.code; // before the access line of a caller who left

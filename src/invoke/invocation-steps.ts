@@ -9,17 +9,20 @@ import { performance } from 'node:perf_hooks';
 import { isGatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Invoke } from './fallbacks.js';
+import type { InvocationResult } from './invocation.js';
 import { invocationOutcome, toGatewayError } from './upstream-errors.js';
 
 /**
  * One invocation-histogram sample (and at most one cold start) per request, labelled with the
- * endpoint of the target that served it.
+ * endpoint of the target that served it, and the request's and answer's payload sizes.
  */
 export function measured(metrics: GatewayMetrics, now: () => number = () => performance.now()): (invoke: Invoke) => Invoke {
   return (invoke) => async (request, trace) => {
+    metrics.payloadBytes.observe({ direction: 'request' }, request.input.body.length);
     let outcome: ReturnType<typeof invocationOutcome> = 'success';
+    let result: InvocationResult;
     try {
-      return await invoke(request, trace);
+      result = await invoke(request, trace);
     } catch (error) {
       const failure = isGatewayError(error) ? error : toGatewayError(error);
       outcome = invocationOutcome(failure);
@@ -30,6 +33,8 @@ export function measured(metrics: GatewayMetrics, now: () => number = () => perf
       metrics.invocationDuration.observe({ ...labels, start: trace.modelStart, outcome }, (now() - request.receivedAt) / 1000);
       if (trace.coldReason) metrics.coldStarts.inc({ ...labels, reason: trace.coldReason });
     }
+    metrics.payloadBytes.observe({ direction: 'response' }, result.body.length);
+    return result;
   };
 }
 

@@ -5,13 +5,11 @@
  */
 import type { ResolvedModel } from '../catalog.js';
 import type { ColdReason, StartKind } from './cold-evidence.js';
-import type { InvokeEndpointOutput, InvokeEndpointParams } from './transport.js';
+import type { InvokeEndpointInput, InvokeEndpointOutput, InvokeEndpointParams } from './transport.js';
 
-/** The caller's payload and SageMaker headers: InvokeEndpoint's parameters but the model's address. */
-export type InvocationPayload = Omit<InvokeEndpointParams, 'endpoint' | 'upstream' | 'targetModel' | 'inferenceComponent' | 'targetContainerHostname'>;
-
-export interface InvocationRequest extends InvocationPayload {
+export interface InvocationRequest {
   model: ResolvedModel;
+  input: InvokeEndpointInput;
   /** The caller's own timeout in ms (deadline header), if it sent one. */
   callerTimeoutMs: number | undefined;
   /** When the gateway received the request, on the invoker's clock (performance.now()). */
@@ -47,21 +45,16 @@ export function newTrace(): InvocationTrace {
 export type InvocationResult = InvokeEndpointOutput;
 
 /** The InvokeEndpoint parameters of a request (the same for each of its attempts). */
-export function invokeEndpointParams(request: InvocationRequest): InvokeEndpointParams {
-  const { model, body, contentType, accept, customAttributes, inferenceId } = request;
+export function invokeEndpointParams({ model, input }: InvocationRequest): InvokeEndpointParams {
   const { endpointName, targetModel, inferenceComponent, targetContainerHostname } = model.address;
   return {
+    ...input,
     endpoint: endpointName,
     upstream: model.upstream.key,
     targetModel,
     inferenceComponent,
     targetContainerHostname,
-    body,
-    contentType,
-    accept,
-    customAttributes,
-    inferenceId,
     // A variant the catalog pins wins; otherwise the caller's choice goes through.
-    targetVariant: model.address.targetVariant ?? request.targetVariant,
+    targetVariant: model.address.targetVariant ?? input.targetVariant,
   };
 }

@@ -6,14 +6,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ResolvedModel } from '../catalog.js';
-import { NO_SAGEMAKER_HEADERS } from '../http/prediction-input.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { BreakerRegistry } from './breakers.js';
 import { type Invoke, viewOf } from './fallbacks.js';
 import { newTrace } from './invocation.js';
 import { KeepWarmScheduler, type KeepWarmTarget } from './keep-warm.js';
 import { type ModelStateStore, modelKey } from './model-state.js';
-import { warmupAnswer, warmupPayload } from './warmup.js';
+import { warmUp } from './warmup.js';
 
 export interface CatalogKeepWarmDeps {
   models: ResolvedModel[];
@@ -34,10 +33,8 @@ export function catalogKeepWarm(deps: CatalogKeepWarmDeps): KeepWarmScheduler {
       const view = viewOf(model, target);
       const warm = async (signal: AbortSignal) => {
         const trace = newTrace();
-        const request = { model: view, ...warmupPayload(view), ...NO_SAGEMAKER_HEADERS, callerTimeoutMs: undefined, receivedAt: performance.now(), signal };
-        await deps.invokeTarget(request, trace).then(
-          () => warmupAnswer(),
-          (error: unknown) => warmupAnswer(error),
+        await warmUp(view, undefined, (input) =>
+          deps.invokeTarget({ model: view, input, callerTimeoutMs: undefined, receivedAt: performance.now(), signal }, trace),
         );
       };
       const key = modelKey(view.endpoint, view.targetModel);

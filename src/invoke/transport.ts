@@ -4,7 +4,18 @@
  * so a leaner transport can replace the SDK client without touching the retry logic.
  */
 
-export interface InvokeEndpointParams {
+/** What a caller asks of one InvokeEndpoint: the body and SageMaker's optional headers. */
+export interface InvokeEndpointInput {
+  body: Uint8Array;
+  contentType: string | undefined;
+  accept: string | undefined;
+  customAttributes: string | undefined;
+  inferenceId: string | undefined;
+  targetVariant: string | undefined;
+}
+
+/** One InvokeEndpoint: where it goes (endpoint, upstream client, the model's address) and the caller's input. */
+export interface InvokeEndpointParams extends InvokeEndpointInput {
   endpoint: string;
   /** Which SageMaker Runtime client (region, URL, credentials): the target's UpstreamRef key. */
   upstream?: string;
@@ -13,12 +24,6 @@ export interface InvokeEndpointParams {
   /** Endpoints hosting inference components. */
   inferenceComponent?: string | undefined;
   targetContainerHostname?: string | undefined;
-  body: Uint8Array;
-  contentType: string | undefined;
-  accept: string | undefined;
-  customAttributes: string | undefined;
-  inferenceId: string | undefined;
-  targetVariant: string | undefined;
 }
 
 export interface InvokeEndpointOutput {

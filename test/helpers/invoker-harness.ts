@@ -13,7 +13,7 @@ import { ColdStartGate } from '../../src/invoke/cold-start-gate.js';
 import { Invoker, newTrace } from '../../src/invoke/invoker.js';
 import { ModelStateStore } from '../../src/invoke/model-state.js';
 import type { Clock } from '../../src/invoke/retry-policy.js';
-import type { InvokeEndpointParams, UpstreamTransport } from '../../src/invoke/transport.js';
+import type { InvokeEndpointInput, InvokeEndpointParams, UpstreamTransport } from '../../src/invoke/transport.js';
 
 export const meta = { $metadata: {} };
 
@@ -97,13 +97,14 @@ export function model(name: string, budgetMs = 5_000): ResolvedModel {
   return { ...target, name, warmup: undefined, coldEvidence: evidence, targets: [target], preferWarm: false, keepWarm: undefined };
 }
 
+/** A CSV body without any optional SageMaker header. */
+export function csvInput(row: string): InvokeEndpointInput {
+  return { body: new TextEncoder().encode(row), contentType: 'text/csv', accept: undefined, customAttributes: undefined, inferenceId: undefined, targetVariant: undefined };
+}
+
 export function call(invoker: Invoker, clock: Clock, m: ResolvedModel, callerTimeoutMs?: number) {
   const trace = newTrace();
-  const body = new TextEncoder().encode('1,2,3');
-  const promise = invoker.invoke(
-    { model: m, body, contentType: 'text/csv', accept: undefined, customAttributes: undefined, inferenceId: undefined, targetVariant: undefined, callerTimeoutMs, receivedAt: clock.now() },
-    trace,
-  );
+  const promise = invoker.invoke({ model: m, input: csvInput('1,2,3'), callerTimeoutMs, receivedAt: clock.now() }, trace);
   return { promise, trace };
 }
 

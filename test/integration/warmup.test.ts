@@ -1,6 +1,6 @@
 /**
- * Loading models ahead of traffic on the real gateway: MODEL_PRELOAD at start-up and
- * POST /models/{model}/warm (the catalog's warm-up payload, or the default probe whose 4xx from
+ * Loading models ahead of traffic on the real gateway: MODEL_PRELOAD at start-up (measured like
+ * any invocation) and POST /models/{model}/warm (the catalog's warm-up payload, or the default probe whose 4xx from
  * the container still proves the model loaded); the first real call after either is warm.
  */
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type RunningGateway, startGateway } from '../helpers/gateway-process.js';
+import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
 import { assertMatchesSpec } from '../helpers/openapi-contract.js';
 
 describe('warm-up and preload', () => {
@@ -34,6 +34,10 @@ describe('warm-up and preload', () => {
 
   it('preloads MODEL_PRELOAD at start-up', async () => {
     await gateway.waitForLog((line) => line['message'] === 'preload: warm' && line['model'] === 'iris');
+    // Measured like any invocation: its duration and its payload, once.
+    const exposition = await (await fetch(`${gateway.url}/metrics`)).text();
+    assert.equal(metricValue(exposition, 'mme_gateway_invocation_duration_seconds_count', { model: 'iris' }), 1);
+    assert.equal(metricValue(exposition, 'mme_gateway_payload_bytes_count', { direction: 'request' }), 1);
     const report = (await (await fetch(`${gateway.url}/models/iris`)).json()) as Record<string, unknown>;
     assert.equal(report['state'], 'warm');
     assert.equal((await predict('iris', '5.1,3.5,1.4,0.2')).headers.get('x-model-start'), 'warm');

@@ -10,7 +10,7 @@ import type { GatewayError } from '../../src/errors.js';
 import { newTrace } from '../../src/invoke/invoker.js';
 import type { Clock } from '../../src/invoke/retry-policy.js';
 import type { UpstreamTransport } from '../../src/invoke/transport.js';
-import { build, isCode, loadingModels, model, scriptedTransport, virtualClock } from '../helpers/invoker-harness.js';
+import { build, csvInput, isCode, loadingModels, model, scriptedTransport, virtualClock } from '../helpers/invoker-harness.js';
 
 describe('invoker: callers who leave', () => {
   /** Each attempt waits until `release()` or until its signal aborts (as undici and the SDK do). */
@@ -31,12 +31,7 @@ describe('invoker: callers who leave', () => {
   }
   const request = (clock: Clock, m: ResolvedModel, extra: { signal?: AbortSignal; loadWaitMs?: number } = {}) => ({
     model: m,
-    body: new TextEncoder().encode('1'),
-    contentType: 'text/csv',
-    accept: undefined,
-    customAttributes: undefined,
-    inferenceId: undefined,
-    targetVariant: undefined,
+    input: csvInput('1'),
     callerTimeoutMs: undefined,
     receivedAt: clock.now(),
     ...extra,
