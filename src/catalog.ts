@@ -20,6 +20,7 @@ import {
 import { gatewayError } from './errors.js';
 import { isSageMakerName } from './sagemaker-wire.js';
 import type { ColdEvidenceSettings } from './invoke/cold-evidence.js';
+import { modelKey } from './invoke/model-state.js';
 
 /** One URL path segment; no dots at the start so `.` and `..` can never be a name. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -134,7 +135,7 @@ export interface WireTarget {
 
 export class ModelCatalog {
   private readonly byName = new Map<string, ResolvedModel>();
-  /** `${endpoint}\n${targetModel}` → model, for the SageMaker-compatible route. */
+  /** modelKey → model, for the SageMaker-compatible route. */
   private readonly byTarget = new Map<string, ResolvedModel>();
 
   constructor(
@@ -169,7 +170,7 @@ export class ModelCatalog {
       this.byName.set(name, model);
       for (const target of targets) {
         // Wire callers address the SageMaker name, whatever client reaches it.
-        const key = targetKey(target.address.endpointName, target.targetModel);
+        const key = modelKey(target.address.endpointName, target.targetModel);
         if (!this.byTarget.has(key)) this.byTarget.set(key, model);
       }
     }
@@ -213,7 +214,7 @@ export class ModelCatalog {
       throw gatewayError('INVALID_ENDPOINT_NAME', 'EndpointName must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])* and be at most 63 characters.');
     }
     if (target.inferenceComponent !== undefined) {
-      const listed = this.byTarget.get(targetKey(endpoint, `${INFERENCE_COMPONENT_PREFIX}${target.inferenceComponent}`));
+      const listed = this.byTarget.get(modelKey(endpoint, `${INFERENCE_COMPONENT_PREFIX}${target.inferenceComponent}`));
       if (listed) return listed;
       throw gatewayError('ENDPOINT_NOT_ALLOWED', `Endpoint "${endpoint}" with inference component "${target.inferenceComponent}" is not allowed by the gateway's catalog.`);
     }
@@ -221,7 +222,7 @@ export class ModelCatalog {
     if (!isValidTargetModel(path)) {
       throw gatewayError('INVALID_TARGET_MODEL', 'TargetModel must be a relative path of printable ASCII without "." or ".." segments, at most 1024 characters.');
     }
-    const listed = this.byTarget.get(targetKey(endpoint, path));
+    const listed = this.byTarget.get(modelKey(endpoint, path));
     // A TargetModel reaches only TargetModel targets, never a component through its identity.
     if (listed?.targets.some((t) => t.address.endpointName === endpoint && t.address.targetModel === path)) return listed;
     const stem = path.endsWith(DEFAULT_TARGET_SUFFIX) ? path.slice(0, -DEFAULT_TARGET_SUFFIX.length) : undefined;
@@ -248,10 +249,6 @@ export class ModelCatalog {
     });
     return { ...target, name, warmup: undefined, coldEvidence: this.settings.defaultColdEvidence, targets: [target], preferWarm: false, keepWarm: undefined };
   }
-}
-
-function targetKey(endpoint: string, target: string): string {
-  return `${endpoint}\n${target}`;
 }
 
 /** Reads a catalog file (JSON or YAML, by extension; YAML is a superset so it parses both). */
