@@ -6,9 +6,15 @@
 import { z } from 'zod';
 import { ConfigError, describeIssues } from './config-error.js';
 import { MAX_BODY_BYTES, isSageMakerName } from './sagemaker-wire.js';
+import type { CatalogSettings } from './catalog.js';
+import type { BreakerSettings } from './invoke/breakers.js';
+import type { ColdStartGateOptions } from './invoke/cold-start-gate.js';
+import type { InvokerSettings } from './invoke/invoker.js';
+import type { TransportOptions } from './invoke/transport.js';
+import type { HttpServerSettings } from './server.js';
+import type { ShutdownOptions } from './shutdown.js';
 
 export { ConfigError };
-import type { ColdEvidenceSettings } from './invoke/cold-evidence.js';
 import { DEFAULT_NO_CAPACITY_PATTERN } from './invoke/scale-from-zero.js';
 
 
@@ -150,54 +156,37 @@ export const configSchema = z
 
 type Env = z.infer<typeof configSchema>;
 
+/**
+ * The gateway's settings, each section typed as the settings of the component it configures
+ * (so one setting has one name from the environment to the code that uses it).
+ */
 export interface GatewayConfig {
   port: number;
   host: string;
   logLevel: Env['LOG_LEVEL'];
   /** Whether the embedded local MME runs in this process and the gateway points at it. */
   localMme: boolean;
-  defaultEndpoint: string | undefined;
   region: string;
   runtimeUrl: string | undefined;
   catalogPath: string | undefined;
   maxBodyBytes: number;
-  upstream: { transport: 'lean' | 'sdk'; connectTimeoutMs: number; socketTimeoutMs: number; maxSockets: number };
-  coldStart: {
-    budgetMs: number;
-    /** Default budget of inference-component targets. */
-    componentBudgetMs: number;
-    /** Matches SageMaker's no-capacity ValidationError (a scale-from-zero cold start). */
-    noCapacityPattern: RegExp;
-    retryBaseMs: number;
-    retryMaxMs: number;
-    queueMax: number;
-    /** SageMaker-compatible route: wait for a loading model before ModelNotReadyException. */
-    wireReadyWaitMs: number;
-    evidence: ColdEvidenceSettings;
-  };
-  transientRetries: { maxRetries: number; baseDelayMs: number; budgetPercent: number };
-  breakers: {
-    errorThresholdPercent: number;
-    volumeThreshold: number;
-    rollingWindowMs: number;
-    resetTimeoutMs: number;
-    maxModelBreakers: number;
-    consecutiveFailures: number;
-  };
+  upstream: Pick<TransportOptions, 'connectTimeoutMs' | 'socketTimeoutMs' | 'maxSockets'> & { transport: 'lean' | 'sdk' };
+  catalog: CatalogSettings;
+  invoker: InvokerSettings;
+  gate: Pick<ColdStartGateOptions, 'maxWaitersPerModel'>;
+  /** SageMaker-compatible route: wait for a loading model before ModelNotReadyException. */
+  wireReadyWaitMs: number;
+  breakers: BreakerSettings;
+  /** Matches SageMaker's no-capacity ValidationError (a scale-from-zero cold start). */
+  noCapacityPattern: RegExp;
   modelStateMax: number;
   keepWarm: { maxPerSecond: number };
   preload: string[];
   metrics: { maxModelLabels: number };
   /** API keys (inline text or a file); both undefined = access control off. */
   apiKeys: { inline: string | undefined; file: string | undefined; metricsRequireKey: boolean };
-  server: {
-    keepAliveTimeoutMs: number;
-    headersTimeoutMs: number;
-    requestReceiveTimeoutMs: number;
-    maxHeaderBytes: number;
-    maxRequestsPerSocket: number;
-  };
-  shutdown: { graceMs: number; drainTimeoutMs: number };
+  server: HttpServerSettings;
+  shutdown: Pick<ShutdownOptions, 'graceMs' | 'drainTimeoutMs'>;
   /**
    * OpenTelemetry tracing: on when an OTLP endpoint is configured (and not disabled), off
    * otherwise. Off loads no OpenTelemetry module at all.
@@ -226,7 +215,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     localMme,
-    defaultEndpoint: e.SAGEMAKER_ENDPOINT_NAME ?? (localMme ? LOCAL_DEFAULT_ENDPOINT : undefined),
     region,
     runtimeUrl: e.SAGEMAKER_RUNTIME_URL,
     catalogPath: e.MODEL_CATALOG,
@@ -237,25 +225,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       socketTimeoutMs: e.UPSTREAM_SOCKET_TIMEOUT_MS,
       maxSockets: e.UPSTREAM_MAX_SOCKETS,
     },
-    coldStart: {
-      budgetMs: e.COLD_START_BUDGET_S * 1000,
-      componentBudgetMs: e.IC_COLD_START_BUDGET_S * 1000,
-      noCapacityPattern: new RegExp(e.IC_NO_CAPACITY_PATTERN),
-      retryBaseMs: e.NOT_READY_RETRY_BASE_MS,
-      retryMaxMs: e.NOT_READY_RETRY_MAX_MS,
-      queueMax: e.COLD_QUEUE_MAX,
-      wireReadyWaitMs: e.WIRE_READY_WAIT_MS,
-      evidence: {
+    noCapacityPattern: new RegExp(e.IC_NO_CAPACITY_PATTERN),
+    catalog: {
+      defaultEndpoint: e.SAGEMAKER_ENDPOINT_NAME ?? (localMme ? LOCAL_DEFAULT_ENDPOINT : undefined),
+      defaultColdStartBudgetMs: e.COLD_START_BUDGET_S * 1000,
+      defaultComponentBudgetMs: e.IC_COLD_START_BUDGET_S * 1000,
+      defaultColdEvidence: {
         baselineFactor: e.COLD_BASELINE_FACTOR,
         baselineFloorMs: e.COLD_BASELINE_FLOOR_MS,
         firstCallMs: e.COLD_FIRST_CALL_MS,
       },
     },
-    transientRetries: {
-      maxRetries: e.TRANSIENT_RETRIES,
-      baseDelayMs: e.TRANSIENT_RETRY_BASE_MS,
-      budgetPercent: e.RETRY_BUDGET_PERCENT,
+    invoker: {
+      socketTimeoutMs: e.UPSTREAM_SOCKET_TIMEOUT_MS,
+      notReadyRetryBaseMs: e.NOT_READY_RETRY_BASE_MS,
+      notReadyRetryMaxMs: e.NOT_READY_RETRY_MAX_MS,
+      transientRetries: e.TRANSIENT_RETRIES,
+      transientRetryBaseMs: e.TRANSIENT_RETRY_BASE_MS,
+      retryBudgetPercent: e.RETRY_BUDGET_PERCENT,
     },
+    gate: { maxWaitersPerModel: e.COLD_QUEUE_MAX },
+    wireReadyWaitMs: e.WIRE_READY_WAIT_MS,
     breakers: {
       errorThresholdPercent: e.BREAKER_ERROR_THRESHOLD_PERCENT,
       volumeThreshold: e.BREAKER_VOLUME_THRESHOLD,

@@ -51,12 +51,7 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local-mme', secretAccessKey: 'local-mm
 export async function createGateway(config: GatewayConfig, logger: Logger, options: GatewayOptions): Promise<Gateway> {
   // Every configuration source is read and validated before any server starts, so a bad
   // setting stops start-up (ConfigError) without leaving a half-started local MME behind.
-  const catalog = new ModelCatalog(loadCatalogFile(config.catalogPath), {
-    defaultEndpoint: config.defaultEndpoint,
-    defaultColdStartBudgetMs: config.coldStart.budgetMs,
-    defaultColdEvidence: config.coldStart.evidence,
-    defaultComponentBudgetMs: config.coldStart.componentBudgetMs,
-  });
+  const catalog = new ModelCatalog(loadCatalogFile(config.catalogPath), config.catalog);
   const auth = {
     keys: loadApiKeys(config.apiKeys.inline, config.apiKeys.file),
     metricsRequireKey: config.apiKeys.metricsRequireKey,
@@ -104,12 +99,12 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
         ...(ref.credentialsProfile ? { credentials: undefined, credentialsProfile: ref.credentialsProfile } : {}),
       }),
     );
-  const transport = intercept.transport(recognizeScaleFromZero(routed, config.coldStart.noCapacityPattern));
+  const transport = intercept.transport(recognizeScaleFromZero(routed, config.noCapacityPattern));
   const breakers = intercept.breakers(new BreakerRegistry(config.breakers, metrics));
   const states = new ModelStateStore(config.modelStateMax);
   const gate = intercept.gate(
     new ColdStartGate({
-      maxWaitersPerModel: config.coldStart.queueMax,
+      ...config.gate,
       onDepthChange: (key, delta) => metrics.coldQueueDepth.inc({ endpoint: endpointOfKey(key) }, delta),
     }),
     states,
@@ -121,14 +116,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     states,
     metrics,
     clock: intercept.clock(systemClock),
-    settings: {
-      socketTimeoutMs: config.upstream.socketTimeoutMs,
-      notReadyRetryBaseMs: config.coldStart.retryBaseMs,
-      notReadyRetryMaxMs: config.coldStart.retryMaxMs,
-      transientRetries: config.transientRetries.maxRetries,
-      transientRetryBaseMs: config.transientRetries.baseDelayMs,
-      retryBudgetPercent: config.transientRetries.budgetPercent,
-    },
+    settings: config.invoker,
   }));
 
   const keepWarm = catalogKeepWarm({
@@ -149,7 +137,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     logger,
     lifecycle: options.lifecycle,
     maxBodyBytes: config.maxBodyBytes,
-    wireReadyWaitMs: config.coldStart.wireReadyWaitMs,
+    wireReadyWaitMs: config.wireReadyWaitMs,
     auth,
     ...(tracing ? { tracingStep: tracing.serverSpan } : {}),
   });

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   logger.info('listening', {
     port,
     host: config.host,
-    defaultEndpoint: config.defaultEndpoint ?? null,
+    defaultEndpoint: config.catalog.defaultEndpoint ?? null,
     runtimeUrl: gateway.runtimeUrl ?? `regional (${config.region})`,
     localMme: config.localMme,
     catalogPolicy: gateway.catalog.policy,

@@ -7,7 +7,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import type { Express } from 'express';
-import type { GatewayConfig } from './config.js';
 
 /**
  * How often Node looks for connections past their headers/request timeouts. Its default (30 s)
@@ -15,7 +14,15 @@ import type { GatewayConfig } from './config.js';
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
-export function createHttpServer(app: Express, settings: GatewayConfig['server']): Server {
+export interface HttpServerSettings {
+  keepAliveTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestReceiveTimeoutMs: number;
+  maxHeaderBytes: number;
+  maxRequestsPerSocket: number;
+}
+
+export function createHttpServer(app: Express, settings: HttpServerSettings): Server {
   const server = createServer(
     { maxHeaderSize: settings.maxHeaderBytes, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     app,

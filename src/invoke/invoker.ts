@@ -220,6 +220,7 @@ export class Invoker {
       }
       if (failure.kind === 'deadline' && !states.isWarm(model)) throw this.notReadyError(request);
       if (isTransient(failure.kind) && transientRetries < settings.transientRetries) {
+        // The not-ready maximum caps this backoff too (documented with NOT_READY_RETRY_MAX_MS).
         const wait = backoffDelayMs(transientRetries, settings.transientRetryBaseMs, settings.notReadyRetryMaxMs, this.random);
         if (this.clock.now() + wait < deadlineAt) {
           if (this.budget(model.endpoint).tryRetry()) {

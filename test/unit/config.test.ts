@@ -7,9 +7,9 @@ describe('config', () => {
     const config = loadConfig({});
     assert.equal(config.localMme, true);
     assert.equal(config.port, 8080);
-    assert.equal(config.defaultEndpoint, 'local-mme');
+    assert.equal(config.catalog.defaultEndpoint, 'local-mme');
     assert.equal(config.upstream.socketTimeoutMs, 70_000);
-    assert.equal(config.coldStart.budgetMs, 360_000);
+    assert.equal(config.catalog.defaultColdStartBudgetMs, 360_000);
     assert.ok(config.server.keepAliveTimeoutMs > 60_000, 'keep-alive must outlast the ALB idle timeout');
     assert.ok(config.server.headersTimeoutMs > config.server.keepAliveTimeoutMs);
   });

@@ -62,9 +62,9 @@ describe('scale-from-zero recognition', () => {
   it('takes its pattern from IC_NO_CAPACITY_PATTERN, and refuses a pattern that is not a regular expression', async () => {
     const config = loadConfig({ IC_NO_CAPACITY_PATTERN: '^No copies left' });
     const reworded = new ValidationError({ ...meta, message: 'No copies left for ic' });
-    const error = await caught(failingWith(reworded, config.coldStart.noCapacityPattern).invokeEndpoint(params({}), new AbortController().signal));
+    const error = await caught(failingWith(reworded, config.noCapacityPattern).invokeEndpoint(params({}), new AbortController().signal));
     assert.ok(error instanceof ScaleFromZeroError);
-    assert.equal(loadConfig({}).coldStart.noCapacityPattern.source, DEFAULT_NO_CAPACITY_PATTERN);
+    assert.equal(loadConfig({}).noCapacityPattern.source, DEFAULT_NO_CAPACITY_PATTERN);
     assert.throws(() => loadConfig({ IC_NO_CAPACITY_PATTERN: '(' }), /IC_NO_CAPACITY_PATTERN/);
   });
 });
