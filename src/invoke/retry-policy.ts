@@ -4,6 +4,7 @@
  * so during an endpoint outage the gateway adds at most that fraction of extra load.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Exponential backoff with full jitter: uniform in [0, min(max, base·2^retry)). */
 export function backoffDelayMs(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
@@ -39,22 +40,6 @@ export class RetryBudget {
   }
 }
 
-/** Sleeps `ms`, or less when `signal` aborts first (the caller then checks why it woke). */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const wake = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', wake);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', wake, { once: true });
-  });
-}
-
 /** The invoker's time: monotonic ms and waiting. Injected, so tests run in virtual time. */
 export interface Clock {
   now(): number;
@@ -64,5 +49,6 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  sleep: delay,
+  // Wakes early, without an error, when the signal aborts: the caller checks why it woke.
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
 };

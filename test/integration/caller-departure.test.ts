@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_MODEL_DIR } from '../../src/local-mme/config.js';
 import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { eventually } from '../helpers/eventually.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
 const LOAD_DELAY_MS = 3_000;
@@ -82,7 +82,7 @@ describe('callers who leave', () => {
     const c = client(lean);
     const leave = new AbortController();
     const ghosts = Array.from({ length: 15 }, () => c.predict('herd', leave.signal));
-    await waitFor('10 waiters queued behind the probe', async () => (await c.waiting('herd')) === 10);
+    await eventually('10 waiters queued behind the probe', async () => (await c.waiting('herd')) === 10);
     await new Promise((resolve) => setTimeout(resolve, 1_000 - 100)); // the callers' own 1 s patience
     leave.abort();
     const answered = await Promise.all(ghosts);
@@ -91,7 +91,7 @@ describe('callers who leave', () => {
     assert.equal(answered.filter((r) => r.status === 'left').length, 11);
 
     const abortedAt = Date.now();
-    await waitFor('the queue to empty', async () => (await c.waiting('herd')) === 0, { timeoutMs: 500 });
+    await eventually('the queue to empty', async () => (await c.waiting('herd')) === 0, { timeoutMs: 500 });
     const emptiedMs = Date.now() - abortedAt;
     assert.ok((await c.mme()).loading.includes('herd.tar.gz'), 'the load is still going on upstream');
 
@@ -112,7 +112,7 @@ describe('callers who leave', () => {
     assert.equal(mme.closedBeforeAnswer['herd.tar.gz'], upstreamAbandoned, 'every aborted attempt closed its connection upstream');
     assert.equal(await c.metric('mme_gateway_invocation_duration_seconds_count', { model: 'herd', outcome: 'abandoned' }), 11);
 
-    await waitFor('11 access lines', () => c.departures('herd').length === 11);
+    await eventually('11 access lines', () => c.departures('herd').length === 11);
     const lines = c.departures('herd');
     assert.ok(lines.every((line) => line['code'] === 'CLIENT_CLOSED_REQUEST'));
     assert.equal(lines.filter((line) => line['sentUpstream'] === true).length, upstreamAbandoned);
@@ -124,12 +124,12 @@ describe('callers who leave', () => {
     const c = client(lean);
     const leave = new AbortController();
     const probe = c.predict('handover', leave.signal);
-    await waitFor('the probe to reach the local MME', async () => (await c.mme()).loading.includes('handover.tar.gz'));
+    await eventually('the probe to reach the local MME', async () => (await c.mme()).loading.includes('handover.tar.gz'));
     const others = Array.from({ length: 3 }, () => c.predict('handover'));
-    await waitFor('3 waiters', async () => (await c.waiting('handover')) === 3);
+    await eventually('3 waiters', async () => (await c.waiting('handover')) === 3);
     leave.abort();
     assert.equal((await probe).status, 'left');
-    await waitFor('a waiter to become the probe', async () => (await c.waiting('handover')) === 2, { timeoutMs: 500 });
+    await eventually('a waiter to become the probe', async () => (await c.waiting('handover')) === 2, { timeoutMs: 500 });
     for (const r of await Promise.all(others)) assert.equal(r.status, 200, r.body);
 
     const mme = await c.mme();
@@ -137,7 +137,7 @@ describe('callers who leave', () => {
     assert.equal(mme.models['handover.tar.gz']?.invocations, 4, 'the departed probe, the new probe, two released waiters');
     assert.equal(mme.closedBeforeAnswer['handover.tar.gz'], 1, "the departed probe's call was aborted");
     assert.equal(await c.metric('mme_gateway_upstream_requests_total', { model: 'handover', outcome: 'abandoned' }), 1);
-    const [line] = await waitFor('the probe access line', () => c.departures('handover').length === 1 && c.departures('handover'));
+    const [line] = await eventually('the probe access line', () => c.departures('handover').length === 1 && c.departures('handover'));
     assert.equal(line?.['sentUpstream'], true);
     assert.equal(line?.['upstreamAborted'], true);
   });
@@ -156,17 +156,17 @@ describe('callers who leave', () => {
         const before = (await c.mme()).closedBeforeAnswer['answers-slowly.tar.gz'] ?? 0;
         const leave = new AbortController();
         const pending = send(leave.signal);
-        await waitFor('the attempt to be in flight', async () => (await c.metric('mme_gateway_inflight_requests', {})) >= 1);
+        await eventually('the attempt to be in flight', async () => (await c.metric('mme_gateway_inflight_requests', {})) >= 1);
         await new Promise((resolve) => setTimeout(resolve, 200));
         const leftAt = Date.now();
         leave.abort();
         await pending;
-        await waitFor(`the local MME to see the ${route} call's connection close`, async () => ((await c.mme()).closedBeforeAnswer['answers-slowly.tar.gz'] ?? 0) === before + 1, { timeoutMs: 2_000 });
+        await eventually(`the local MME to see the ${route} call's connection close`, async () => ((await c.mme()).closedBeforeAnswer['answers-slowly.tar.gz'] ?? 0) === before + 1, { timeoutMs: 2_000 });
         console.log(`# ${transport} ${route}: upstream connection closed ${Date.now() - leftAt} ms after the caller left (the model would have answered after 10 s)`);
       }
       assert.equal(await c.metric('mme_gateway_upstream_requests_total', { model: 'answers-slowly', outcome: 'abandoned' }), 2);
       assert.equal(await c.metric('mme_gateway_upstream_requests_total', { model: 'answers-slowly', outcome: 'timeout' }), 0, 'not counted as timeouts');
-      const lines = await waitFor('2 access lines', () => c.departures('answers-slowly').length === 2 && c.departures('answers-slowly'));
+      const lines = await eventually('2 access lines', () => c.departures('answers-slowly').length === 2 && c.departures('answers-slowly'));
       assert.ok(lines.every((line) => line['sentUpstream'] === true && line['upstreamAborted'] === true && line['start'] === 'warm'));
     });
   }

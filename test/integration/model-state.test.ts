@@ -11,13 +11,13 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MODEL_DIR } from '../../src/local-mme/config.js';
 import { type RunningGateway, metricValue, startGateway } from '../helpers/gateway-process.js';
 import { writeCorruptArchive, writeLargeModel } from '../helpers/model-archives.js';
 import { invokeEndpoint, localRuntimeClient } from '../helpers/sdk-client.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function predict(gateway: RunningGateway, model: string) {
   const startedAt = Date.now();
@@ -31,12 +31,9 @@ async function modelReport(gateway: RunningGateway, model: string) {
   return (await (await fetch(`${gateway.url}/models/${model}`)).json()) as Record<string, unknown>;
 }
 
-async function accessLine(gateway: RunningGateway, requestId: string | null) {
-  for (;;) {
-    const line = gateway.logs.find((record) => record['message'] === 'request' && record['requestId'] === requestId);
-    if (line) return line;
-    await sleep(10); // the access line is written when the response closes
-  }
+/** The access line is written when the response closes, which may follow the client's read. */
+function accessLine(gateway: RunningGateway, requestId: string | null) {
+  return gateway.waitForLog((record) => record['message'] === 'request' && record['requestId'] === requestId);
 }
 
 const metrics = async (gateway: RunningGateway) => (await fetch(`${gateway.url}/metrics`)).text();
