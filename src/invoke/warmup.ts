@@ -1,6 +1,6 @@
 /**
- * Warm-up: load a model ahead of traffic. POST /models/{model}/warm and MODEL_PRELOAD both
- * warm through here. The payload is the caller's, else the catalog's warm-up payload, else a
+ * Warm-up: load a model ahead of traffic. POST /models/{model}/warm, MODEL_PRELOAD and
+ * keep-warm all warm through here. The payload is the caller's, else the catalog's warm-up payload, else a
  * one-line probe. Any answer from the container, even its own 4xx for a probe it cannot
  * parse, proves SageMaker has loaded the model.
  */
