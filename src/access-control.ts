@@ -58,8 +58,9 @@ export class ApiKeyRegistry {
   }
 }
 
-export function mayUseModel(principal: Principal, model: string): boolean {
-  return principal.models.has('*') || principal.models.has(model);
+/** Whether the key lists any of these names (the names that reach one target), or "*". */
+export function mayUseAnyModel(principal: Principal, names: readonly string[]): boolean {
+  return principal.models.has('*') || names.some((name) => principal.models.has(name));
 }
 
 export function mayUseEndpoint(principal: Principal, endpoint: string): boolean {

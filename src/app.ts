@@ -9,7 +9,7 @@ import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import helmet from 'helmet';
 import { accessLog } from './http/access-log.js';
-import { type AuthSettings, authenticate } from './http/auth.js';
+import { type AuthSettings, accessControl, requireAccess } from './http/auth.js';
 import { type Lifecycle, healthRouter } from './http/health.js';
 import { metricsRouter } from './http/metrics-route.js';
 import { modelsRouter } from './http/models.js';
@@ -17,6 +17,7 @@ import { openApiRouter } from './http/openapi-route.js';
 import { predictRouter } from './http/predict.js';
 import { errorHandler, notFoundHandler } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
+import { type BodySettings, closeIfBodyUnread } from './http/request-body.js';
 import { RUNTIME_ROUTE_PREFIX, runtimeCompatibleRouter, runtimeErrorHandler } from './http/runtime-compatible.js';
 
 export interface AppDeps {
@@ -25,7 +26,7 @@ export interface AppDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   lifecycle: Lifecycle;
-  maxBodyBytes: number;
+  body: BodySettings;
   /** See RuntimeRouteDeps.wireReadyWaitMs. */
   wireReadyWaitMs: number;
   auth: AuthSettings;
@@ -53,6 +54,9 @@ const securityHeaders = helmet({
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
+  // Paths match exactly (see http/strict-router.ts): /METRICS and /metrics/ are not /metrics.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
   // Responses are predictions, never cached: hashing every body for an ETag is wasted CPU.
   app.set('etag', false);
@@ -61,8 +65,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger));
   if (deps.tracingStep) app.use(deps.tracingStep);
   app.use(accessLog(deps.metrics));
+  app.use(closeIfBodyUnread);
   app.use(securityHeaders);
-  app.use(authenticate(deps.auth));
+  // Each route applies its own access rule (requireAccess) once it has matched.
+  app.use(accessControl(deps.auth));
   // The prediction routes first: every router passed costs path matching on the hot path.
   app.use(predictRouter(deps));
   app.use(runtimeCompatibleRouter(deps));
@@ -70,7 +76,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.lifecycle));
   app.use(metricsRouter(deps.metrics));
   app.use(openApiRouter());
-  app.use(notFoundHandler);
+  // With access control on, a path no route matches still needs a key: a caller without one
+  // learns nothing from the difference between 401 and 404.
+  app.use(requireAccess('key'), notFoundHandler);
   app.use(RUNTIME_ROUTE_PREFIX, runtimeErrorHandler());
   app.use(errorHandler());
   return app;

@@ -137,6 +137,10 @@ export class ModelCatalog {
   private readonly byName = new Map<string, ResolvedModel>();
   /** modelKey → model, for the SageMaker-compatible route. */
   private readonly byTarget = new Map<string, ResolvedModel>();
+  /** `${endpoint}\n${targetModel}` → every listed name with that target (aliases, fallbacks). */
+  private readonly namesByTarget = new Map<string, string[]>();
+  /** endpoint → its listed targets. */
+  private readonly listedTargets = new Map<string, Set<string>>();
 
   constructor(
     private readonly file: CatalogFile,
@@ -172,6 +176,8 @@ export class ModelCatalog {
         // Wire callers address the SageMaker name, whatever client reaches it.
         const key = modelKey(target.address.endpointName, target.targetModel);
         if (!this.byTarget.has(key)) this.byTarget.set(key, model);
+        this.namesByTarget.set(key, [...(this.namesByTarget.get(key) ?? []), name]);
+        this.listedTargets.set(target.endpoint, (this.listedTargets.get(target.endpoint) ?? new Set()).add(target.targetModel));
       }
     }
     if (file.policy === 'default-rule' && !settings.defaultEndpoint) {
@@ -198,10 +204,30 @@ export class ModelCatalog {
     }
     const listed = this.byName.get(name);
     if (listed) return listed;
-    if (this.file.policy === 'catalog-only' || !this.settings.defaultEndpoint) {
+    const endpoint = this.settings.defaultEndpoint;
+    // A target the catalog lists is reachable only under its listed names, so a key that lists
+    // names can never reach a listed target through the default rule's spelling of it.
+    if (this.file.policy === 'catalog-only' || !endpoint || this.listsTarget(endpoint, `${name}${DEFAULT_TARGET_SUFFIX}`)) {
       throw gatewayError('MODEL_NOT_FOUND', `Model "${name}" is not in the catalog.`, { extensions: { model: name } });
     }
-    return this.defaultRule(name, this.settings.defaultEndpoint);
+    return this.defaultRule(name, endpoint);
+  }
+
+  /**
+   * The names that reach what the wire route was sent: every listed model with that target among
+   * its targets (aliases, fallbacks), or the default rule's one name. Keys list names, so a key
+   * may reach the target if it lists any of them.
+   */
+  namesReaching(endpoint: string, target: WireTarget, resolved: ResolvedModel): readonly string[] {
+    if (this.byName.get(resolved.name) !== resolved) return [resolved.name];
+    const path = target.inferenceComponent !== undefined ? `${INFERENCE_COMPONENT_PREFIX}${target.inferenceComponent}` : (target.targetModel ?? '');
+    return this.namesByTarget.get(modelKey(endpoint, path)) ?? [resolved.name];
+  }
+
+  /** Whether the catalog lists a name for this target (then only its listed names reach it). */
+  listsTarget(endpoint: string, targetModel: string): boolean {
+    // Asked for every remembered model in a listing: a lookup without building a key string.
+    return this.listedTargets.get(endpoint)?.has(targetModel) ?? false;
   }
 
   /**

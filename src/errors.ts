@@ -17,6 +17,8 @@ export const errorCatalog = {
   NOT_FOUND: { status: 404, title: 'No such route' },
   MODEL_NOT_FOUND: { status: 404, title: 'Unknown model' },
   ENDPOINT_NOT_ALLOWED: { status: 404, title: 'Endpoint or target model not allowed' },
+  /** The client did not send its whole request within REQUEST_RECEIVE_TIMEOUT_MS. */
+  REQUEST_TIMEOUT: { status: 408, title: 'Request not received in time' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Content-Type missing or invalid' },
   /** SageMaker's ValidationError: the request reached SageMaker and it refused it. */

@@ -136,7 +136,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger, optio
     metrics,
     logger,
     lifecycle: options.lifecycle,
-    maxBodyBytes: config.maxBodyBytes,
+    body: { maxBodyBytes: config.maxBodyBytes, receiveTimeoutMs: config.server.requestReceiveTimeoutMs },
     wireReadyWaitMs: config.wireReadyWaitMs,
     auth,
     ...(tracing ? { tracingStep: tracing.serverSpan } : {}),

@@ -1,28 +1,40 @@
 /**
  * One access-log line and one http_requests_total sample per request, written when the
- * response finishes (or the connection closes first), plus the in-flight gauge.
+ * connection is done with it, plus the in-flight gauge. The status recorded is the one written
+ * to the socket: a response counts as written only once Node has handed all of it to the
+ * operating system ('finish'). A request whose connection closed before that (the caller left,
+ * or a timeout cut it) is recorded as 499 without a code, whatever the handler meant to answer.
  */
 import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
 import type { GatewayMetrics } from '../metrics.js';
 import { locals } from './request-context.js';
 
+/** nginx's "client closed request": nothing was written before the connection closed. */
+export const CLOSED_BEFORE_ANSWER = 499;
+
 export function accessLog(metrics: GatewayMetrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const context = locals(res);
     metrics.inflightRequests.inc();
+    // Not res.writableFinished: it turns true when a handler ends a response on a socket that
+    // is already gone, and the close event may only be delivered after that.
+    let written = false;
+    res.once('finish', () => {
+      written = true;
+    });
     res.once('close', () => {
       metrics.inflightRequests.dec();
-      const status = res.writableFinished ? res.statusCode : 499; // 499: client went away first
+      const status = written ? res.statusCode : CLOSED_BEFORE_ANSWER;
       const latencyMs = Math.round((performance.now() - context.receivedAt) * 1000) / 1000;
       // A departed caller's invocation unwinds just after this (its abort is this same event).
-      if (status === 499 && context.invocationSettled) void context.invocationSettled.then(() => record(status, latencyMs));
+      if (status === CLOSED_BEFORE_ANSWER && context.invocationSettled) void context.invocationSettled.then(() => record(status, latencyMs));
       else record(status, latencyMs);
     });
     const record = (status: number, latencyMs: number) => {
-      const { access } = context;
+      const { code, ...access } = context.access;
       // For a departed caller, whether it cost an upstream call (attempts, upstreamAborted say more).
-      const departure = status === 499 ? { sentUpstream: (access.attempts ?? 0) > 0 } : {};
+      const departure = status === CLOSED_BEFORE_ANSWER ? { sentUpstream: (access.attempts ?? 0) > 0 } : {};
       metrics.httpRequests.inc({ route: access.route, method: req.method, status: String(status) });
       context.logger.info('request', {
         method: req.method,
@@ -30,6 +42,8 @@ export function accessLog(metrics: GatewayMetrics) {
         latencyMs,
         ...access,
         ...departure,
+        // The code of an answer that was never written is not what the caller got.
+        ...(status !== CLOSED_BEFORE_ANSWER && code !== undefined ? { code } : {}),
       });
     };
     next();

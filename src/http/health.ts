@@ -3,7 +3,9 @@
  * GET /readyz: the task should receive traffic (ALB target group health check); 503 from
  * the moment shutdown starts, so the load balancer drains the task before it exits.
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { requireAccess } from './auth.js';
+import { strictRouter } from './strict-router.js';
 import { routeLabel } from './request-context.js';
 
 export interface Lifecycle {
@@ -11,11 +13,11 @@ export interface Lifecycle {
 }
 
 export function healthRouter(lifecycle: Lifecycle): Router {
-  const router = Router();
-  router.get('/healthz', routeLabel('/healthz'), (_req, res) => {
+  const router = strictRouter();
+  router.get('/healthz', routeLabel('/healthz'), requireAccess('open'), (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', routeLabel('/readyz'), (_req, res) => {
+  router.get('/readyz', routeLabel('/readyz'), requireAccess('open'), (_req, res) => {
     if (lifecycle.isDraining()) {
       res.status(503).json({ status: 'draining' });
       return;

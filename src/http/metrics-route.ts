@@ -4,8 +4,10 @@
  * (Prometheus does, in its Accept header), the same registry is rendered as OpenMetrics, the
  * only format that can carry exemplars.
  */
-import { Router } from 'express';
+import type { Router } from 'express';
 import { type Metric, type OpenMetricsContentType, Registry } from 'prom-client';
+import { requireAccess } from './auth.js';
+import { strictRouter } from './strict-router.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { routeLabel } from './request-context.js';
 
@@ -14,8 +16,8 @@ const TEXT_FORMAT = 'text/plain; version=0.0.4';
 const OPENMETRICS_FORMAT = 'application/openmetrics-text; version=1.0.0';
 
 export function metricsRouter(metrics: GatewayMetrics): Router {
-  const router = Router();
-  router.get('/metrics', routeLabel('/metrics'), async (req, res) => {
+  const router = strictRouter();
+  router.get('/metrics', routeLabel('/metrics'), requireAccess('metrics'), async (req, res) => {
     // The text format first: a client that accepts anything (curl) gets the classic format.
     if (metrics.exemplars && req.accepts(TEXT_FORMAT, OPENMETRICS_FORMAT) === OPENMETRICS_FORMAT) {
       res.type(Registry.OPENMETRICS_CONTENT_TYPE).send(await openMetricsExposition(metrics.registry));

@@ -3,7 +3,7 @@
  * upstream. The header names are SageMaker Runtime's own, so the REST route and the
  * SageMaker-compatible route read the same headers the same way.
  */
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { parse as parseContentType } from 'content-type';
 import { gatewayError } from '../errors.js';
 import type { InvokeEndpointInput } from '../invoke/transport.js';
@@ -60,7 +60,19 @@ export function readCallerTimeoutMs(req: Request): number | undefined {
   return ms;
 }
 
-export function readPredictionInput(req: Request): PredictionInput {
+/** Everything a prediction sends besides its body. */
+type PredictionHeaders = Omit<InvokeEndpointInput, 'body'> & { callerTimeoutMs: number | undefined };
+
+interface HeaderLocals {
+  predictionHeaders?: PredictionHeaders;
+}
+
+/** Validates the headers alone, before the body is read, so a bad header never costs an upload. */
+export function checkPredictionHeaders(req: Request, res: Response): void {
+  (res.locals as HeaderLocals).predictionHeaders = readPredictionHeaders(req);
+}
+
+function readPredictionHeaders(req: Request): PredictionHeaders {
   const contentType = readContentType(req);
   const accept = printableHeader(req, 'accept', MAX_HEADER_LENGTH);
   const customAttributes = printableHeader(req, 'x-amzn-sagemaker-custom-attributes', MAX_HEADER_LENGTH);
@@ -71,10 +83,16 @@ export function readPredictionInput(req: Request): PredictionInput {
       extensions: { header: 'x-amzn-sagemaker-target-variant' },
     });
   }
-  const callerTimeoutMs = readCallerTimeoutMs(req);
+  return { contentType, accept, customAttributes, inferenceId, targetVariant, callerTimeoutMs: readCallerTimeoutMs(req) };
+}
+
+/** The request's body (read by http/request-body.ts) with the headers checkPredictionHeaders validated. */
+export function readPredictionInput(req: Request, res: Response): PredictionInput {
+  const headers = (res.locals as HeaderLocals).predictionHeaders ?? readPredictionHeaders(req);
   const body: unknown = req.body;
   if (!Buffer.isBuffer(body) || body.length === 0) {
     throw gatewayError('EMPTY_BODY', 'The request body is empty; send the payload the model expects.');
   }
-  return { input: { body, contentType, accept, customAttributes, inferenceId, targetVariant }, callerTimeoutMs };
+  const { callerTimeoutMs, ...sent } = headers;
+  return { input: { body, ...sent }, callerTimeoutMs };
 }

@@ -14,14 +14,15 @@
  * (WIRE_READY_WAIT_MS, just under 60 s), then answers ModelNotReadyException; the load goes
  * on and the client's retry joins it. A caller's X-Request-Timeout-Ms replaces that wait.
  */
-import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { ModelCatalog, ResolvedModel } from '../catalog.js';
 import type { ErrorCode, GatewayError } from '../errors.js';
 import { gatewayError } from '../errors.js';
 import { type SageMakerErrorType, writeInvokeEndpointAnswer, writeSageMakerError } from '../sagemaker-wire.js';
-import { authorizeModel } from './auth.js';
-import { rawBody } from './predict.js';
-import { readPredictionInput } from './prediction-input.js';
+import { authorizeTarget, requireAccess } from './auth.js';
+import { checkPredictionHeaders, readPredictionInput } from './prediction-input.js';
+import { type BodySettings, readBody } from './request-body.js';
+import { strictRouter } from './strict-router.js';
 import { asGatewayError, mayAnswerError } from './problem.js';
 import { locals, routeLabel } from './request-context.js';
 import { type PredictionDeps, recordModel, runPrediction } from './run-prediction.js';
@@ -33,7 +34,7 @@ export const GATEWAY_CODE_HEADER = 'X-Gateway-Error-Code';
 
 export interface RuntimeRouteDeps extends PredictionDeps {
   catalog: ModelCatalog;
-  maxBodyBytes: number;
+  body: BodySettings;
   /** How long a request waits for a loading model before ModelNotReadyException (WIRE_READY_WAIT_MS). */
   wireReadyWaitMs: number;
 }
@@ -55,6 +56,7 @@ const sageMakerTypeOf: Record<ErrorCode, SageMakerErrorType> = {
   NOT_FOUND: 'ValidationError',
   MODEL_NOT_FOUND: 'ValidationError',
   ENDPOINT_NOT_ALLOWED: 'ValidationError',
+  REQUEST_TIMEOUT: 'ValidationError',
   PAYLOAD_TOO_LARGE: 'ValidationError',
   UNSUPPORTED_MEDIA_TYPE: 'ValidationError',
   UPSTREAM_VALIDATION_ERROR: 'ValidationError',
@@ -73,7 +75,7 @@ const sageMakerTypeOf: Record<ErrorCode, SageMakerErrorType> = {
 };
 
 export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
-  const router = Router();
+  const router = strictRouter();
   const resolveTarget: RequestHandler<{ endpoint: string }> = (req, res, next) => {
     const target = { targetModel: req.get('x-amzn-sagemaker-target-model'), inferenceComponent: req.get('x-amzn-sagemaker-inference-component') };
     if (target.targetModel === undefined && target.inferenceComponent === undefined) {
@@ -85,16 +87,18 @@ export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
     const model = deps.catalog.resolveTarget(req.params.endpoint, target);
     requireCatalogAddress(model, req.params.endpoint, req.get('x-amzn-sagemaker-target-container-hostname'), req.get('x-amzn-sagemaker-target-variant'));
     recordModel(res, model);
-    authorizeModel(res, model, { checkEndpoint: true });
+    authorizeTarget(res, model, deps.catalog.namesReaching(req.params.endpoint, target, model), { checkEndpoint: true });
+    checkPredictionHeaders(req, res);
     next();
   };
   router.post(
     `${RUNTIME_ROUTE_PREFIX}/:endpoint/invocations`,
     routeLabel('/endpoints/{endpoint}/invocations'),
+    requireAccess('key'),
     resolveTarget,
-    rawBody(deps.maxBodyBytes),
+    readBody(deps.body),
     async (req, res) => {
-      const input = readPredictionInput(req);
+      const input = readPredictionInput(req, res);
       const loadWaitMs = input.callerTimeoutMs === undefined ? deps.wireReadyWaitMs : undefined;
       const result = await runPrediction(deps, res, locals(res).model!, input, { loadWaitMs });
       writeInvokeEndpointAnswer(res, {

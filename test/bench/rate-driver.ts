@@ -39,4 +39,4 @@ await Promise.all(inflight);
 await pool.close();
 latencies.sort((a, b) => a - b);
 const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-process.stdout.write(`${JSON.stringify({ requests: latencies.length, failures, p50Us: at(0.5), p99Us: at(0.99) })}\n`);
+process.stdout.write(`${JSON.stringify({ requests: latencies.length, failures, p50Us: at(0.5), p95Us: at(0.95), p99Us: at(0.99) })}\n`);

@@ -15,6 +15,7 @@ import { driverHeaders, gatewayEnv } from './gateway-env.js';
 import { drive } from './load.js';
 import { type BenchServer, cpuMicros, repoRoot, rssBytes, startServer } from './processes.js';
 import { evictionUnderLoad } from './eviction.js';
+import { listingUnderLoad } from './listing.js';
 import { coldBurst, manyModels } from './scenarios.js';
 
 const run = promisify(execFile);
@@ -24,8 +25,8 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const LATENCY_RATE = Number(process.env['BENCH_RATE'] ?? 500);
 /** A git ref whose build is measured next to this one (before/after in one run), e.g. main. */
 const BASELINE = process.env['BENCH_BASELINE'];
-/** Which parts to run: any of warm, cold, many, evict (comma-separated); all by default. */
-const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'warm,cold,many,evict').split(','));
+/** Which parts to run: any of warm, cold, many, evict, listing (comma-separated); all by default. */
+const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'warm,cold,many,evict,listing').split(','));
 
 interface Round {
   rps: number;
@@ -85,6 +86,12 @@ async function main(): Promise<void> {
   if (PARTS.has('evict')) {
     console.log('\nCold/warm split while the upstream evicts and reloads a model under steady traffic (local MME in its own process):');
     console.table(await evictionUnderLoad());
+  }
+  if (PARTS.has('listing')) {
+    console.log('\nGET /models after 10,000 names, and predict latency while it is called in a loop:');
+    const { sizes, latency } = await listingUnderLoad();
+    console.table(sizes);
+    console.table(latency);
   }
 }
 

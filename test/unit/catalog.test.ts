@@ -189,6 +189,30 @@ describe('catalog: the documented example', () => {
   });
 });
 
+describe('catalog: a listed target is reachable only under its listed names', () => {
+  const catalog = new ModelCatalog(
+    catalogFileSchema.parse({ models: { secret: { targetModel: 'secret-v2.tar.gz' }, 'secret-latest': { targetModel: 'secret-v2.tar.gz' } } }),
+    settings,
+  );
+
+  it("refuses the default rule's spelling of a listed archive", () => {
+    expectCode(() => catalog.resolve('secret-v2'), 'MODEL_NOT_FOUND');
+    assert.equal(catalog.resolve('secret').targetModel, 'secret-v2.tar.gz');
+    assert.equal(catalog.resolve('other').targetModel, 'other.tar.gz');
+  });
+
+  it('gives every name that reaches a wire target, for the access decision', () => {
+    const wire = (targetModel: string) => {
+      const target = { targetModel, inferenceComponent: undefined };
+      return catalog.namesReaching('prod-mme', target, catalog.resolveTarget('prod-mme', target));
+    };
+    assert.deepEqual(wire('secret-v2.tar.gz'), ['secret', 'secret-latest']);
+    assert.deepEqual(wire('other.tar.gz'), ['other']);
+    assert.equal(catalog.listsTarget('prod-mme', 'secret-v2.tar.gz'), true);
+    assert.equal(catalog.listsTarget('prod-mme', 'other.tar.gz'), false);
+  });
+});
+
 describe('target model validation', () => {
   it('accepts nested relative paths and rejects escapes, control characters and overlong paths', () => {
     assert.ok(isValidTargetModel('team/a/model.tar.gz'));
