@@ -3,15 +3,17 @@
  * connection is done with it, plus the in-flight gauge. The status recorded is the one written
  * to the socket: a response counts as written only once Node has handed all of it to the
  * operating system ('finish'). A request whose connection closed before that (the caller left,
- * or a timeout cut it) is recorded as 499 without a code, whatever the handler meant to answer.
+ * or a timeout cut it) is recorded as 499 CLIENT_CLOSED_REQUEST, whatever the handler meant to
+ * answer.
  */
 import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
+import { errorCatalog } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { locals } from './request-context.js';
 
-/** nginx's "client closed request": nothing was written before the connection closed. */
-export const CLOSED_BEFORE_ANSWER = 499;
+/** nginx's "client closed request" (499): nothing was written before the connection closed. */
+const CLOSED_BEFORE_ANSWER = errorCatalog.CLIENT_CLOSED_REQUEST.status;
 
 export function accessLog(metrics: GatewayMetrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -43,7 +45,7 @@ export function accessLog(metrics: GatewayMetrics) {
         ...access,
         ...departure,
         // The code of an answer that was never written is not what the caller got.
-        ...(status !== CLOSED_BEFORE_ANSWER && code !== undefined ? { code } : {}),
+        ...(status === CLOSED_BEFORE_ANSWER ? { code: 'CLIENT_CLOSED_REQUEST' } : code !== undefined ? { code } : {}),
       });
     };
     next();

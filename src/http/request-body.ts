@@ -5,10 +5,10 @@
  * REQUEST_RECEIVE_TIMEOUT_MS (Node's own requestTimeout stops watching once headers are in).
  *
  * Any answer sent while the request's body is unread (a refusal: 401, 403, 404, 413, 408, …)
- * closes the connection instead of letting Node drain the body to keep the socket alive. The
- * close lingers briefly, as nginx's does: the gateway sends FIN after the answer and discards
- * what is still in flight for at most LINGER_MS, so a client that was mid-upload reads its
- * answer instead of a connection reset (which would drop the answer).
+ * says `Connection: close` and closes the connection instead of letting Node drain the body to
+ * keep the socket alive. The close lingers briefly, as nginx's does: the gateway sends FIN after
+ * the answer and discards what is still in flight for at most LINGER_MS, so a client that was
+ * mid-upload reads its answer instead of a connection reset (which would drop the answer).
  */
 import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
@@ -27,6 +27,8 @@ const LINGER_MS = 2_000;
 
 interface BodyLocals {
   bodyRead?: boolean;
+  /** The Connection: close this module set (not, say, shutdown's), lifted once the body is read. */
+  closeSetHere?: boolean;
 }
 
 /** Whether the request carries a body at all (chunked, or a non-zero Content-Length). */
@@ -35,21 +37,35 @@ export function declaresBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Early middleware of the app: a request with a body keeps its connection only if its body was read. */
+/**
+ * Early middleware of the app: a request with a body is answered `Connection: close` (so no
+ * client reuses the connection) unless its body was read in full, and then the close lingers.
+ */
 export function closeIfBodyUnread(req: Request, res: Response, next: NextFunction): void {
   if (declaresBody(req)) {
-    res.once('finish', () => {
-      if (!(res.locals as BodyLocals).bodyRead) lingeringClose(req);
+    const bodyLocals = res.locals as BodyLocals;
+    if (res.getHeader('connection') === undefined) {
+      res.setHeader('Connection', 'close');
+      bodyLocals.closeSetHere = true;
+    }
+    res.once('prefinish', () => {
+      if (!bodyLocals.bodyRead) lingerInsteadOfReset(req);
     });
   }
   next();
 }
 
-/** FIN after the answer, discard what still arrives, and let go within LINGER_MS at the latest. */
-function lingeringClose(req: Request): void {
+/**
+ * Runs just before Node closes the connection of a `Connection: close` answer. Node would destroy
+ * the socket as soon as the answer is written, and closing on unread data sends a reset that can
+ * drop the answer at the client. Without `destroySoon` Node only half-closes (its own fallback):
+ * the client reads the answer and its FIN, what it still sends is discarded, and the socket is
+ * let go when the client closes or after LINGER_MS.
+ */
+function lingerInsteadOfReset(req: Request): void {
   const { socket } = req;
-  req.resume(); // a paused body would stop the socket reading, and closing on unread data resets it
-  socket.end();
+  (socket as unknown as { destroySoon: (() => void) | undefined }).destroySoon = undefined;
+  req.resume(); // a paused body would stop the socket reading
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   socket.once('close', () => clearTimeout(timer));
 }
@@ -101,7 +117,9 @@ export function readBody(settings: BodySettings) {
         return;
       }
       req.body = body;
-      (res.locals as BodyLocals).bodyRead = true;
+      const bodyLocals = res.locals as BodyLocals;
+      bodyLocals.bodyRead = true;
+      if (bodyLocals.closeSetHere) res.removeHeader('Connection'); // the connection can serve the next request
       next();
     });
   };

@@ -94,13 +94,13 @@ describe('REQUEST_RECEIVE_TIMEOUT_MS alone', () => {
     assert.equal(line['status'], 413);
   });
 
-  it('logs and counts 499, without a code, when the client leaves before any answer', async () => {
+  it('logs and counts 499 CLIENT_CLOSED_REQUEST when the client leaves before any answer', async () => {
     await rawExchange(gateway.url, predictHead('Content-Length: 100\r\nX-Request-Id: left-mid-body\r\n') + '12,70', {
       keepWriting: (socket) => setTimeout(() => socket.destroy(), 200),
     });
     const line = await logLine(gateway, 'left-mid-body');
     assert.equal(line['status'], 499);
-    assert.equal(line['code'], undefined);
+    assert.equal(line['code'], 'CLIENT_CLOSED_REQUEST');
     const metrics = await metricsOf(gateway);
     assert.equal(metricValue(metrics, 'mme_gateway_http_requests_total', { route: '/models/{model}/predict', status: '499' }), 1);
   });
