@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { repoRoot, startServer } from './processes.js';
+import { startGatewayOn } from './scenarios.js';
 
 const run = promisify(execFile);
 const NAMES = 10_000;
@@ -63,15 +64,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export async function listingUnderLoad() {
   const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
-  const gateway = await startServer('gateway', process.env['BENCH_GATEWAY_ENTRY'] ?? 'dist/main.js', {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    LOCAL_MME: 'off',
-    SAGEMAKER_ENDPOINT_NAME: 'bench',
-    SAGEMAKER_RUNTIME_URL: upstream.url,
-    LOG_LEVEL: 'info',
-  });
+  const gateway = await startGatewayOn(upstream.url, process.env['BENCH_GATEWAY_ENTRY']);
   try {
     await sweep(gateway.url, NAMES);
     const sizes = [];

@@ -68,17 +68,22 @@ async function sweep(concurrency: number, total: number, urlFor: (i: number) => 
   return failures;
 }
 
-export async function manyModels(names = 10_000, concurrency = 64) {
-  const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
-  const gateway = await startServer('gateway', 'dist/main.js', {
+/** A gateway (this build, or `entry`) in front of the instant benchmark upstream. */
+export function startGatewayOn(upstreamUrl: string, entry = 'dist/main.js') {
+  return startServer('gateway', entry, {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
     LOCAL_MME: 'off',
     SAGEMAKER_ENDPOINT_NAME: 'bench',
-    SAGEMAKER_RUNTIME_URL: upstream.url,
+    SAGEMAKER_RUNTIME_URL: upstreamUrl,
     LOG_LEVEL: 'info',
   });
+}
+
+export async function manyModels(names = 10_000, concurrency = 64) {
+  const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
+  const gateway = await startGatewayOn(upstream.url);
   try {
     // Settle the heap, JIT and connection pools on one model with the same concurrency first,
     // so growth measures the names, not start-up or the number of open sockets.
