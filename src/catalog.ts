@@ -214,14 +214,20 @@ export class ModelCatalog {
   }
 
   /**
-   * The names that reach what the wire route was sent: every listed model with that target among
-   * its targets (aliases, fallbacks), or the default rule's one name. Keys list names, so a key
-   * may reach the target if it lists any of them.
+   * The names that reach what the wire route was sent: the listed model it resolved to and its
+   * aliases (listed models with the very same targets, in order), or the default rule's one
+   * name. Keys list names, so a key may reach the target if it lists any of them. A model that
+   * only shares one target (say as a fallback) does not count: the call is served by the
+   * resolved model, whose other targets that name may not reach.
    */
   namesReaching(endpoint: string, target: WireTarget, resolved: ResolvedModel): readonly string[] {
     if (this.byName.get(resolved.name) !== resolved) return [resolved.name];
     const path = target.inferenceComponent !== undefined ? `${INFERENCE_COMPONENT_PREFIX}${target.inferenceComponent}` : (target.targetModel ?? '');
-    return this.namesByTarget.get(modelKey(endpoint, path)) ?? [resolved.name];
+    const sameTargets = (name: string) => {
+      const other = this.byName.get(name)!.targets;
+      return other.length === resolved.targets.length && other.every((t, i) => t.endpoint === resolved.targets[i]!.endpoint && t.targetModel === resolved.targets[i]!.targetModel);
+    };
+    return (this.namesByTarget.get(modelKey(endpoint, path)) ?? [resolved.name]).filter(sameTargets);
   }
 
   /** Whether the catalog lists a name for this target (then only its listed names reach it). */

@@ -208,6 +208,23 @@ describe('catalog: a listed target is reachable only under its listed names', ()
     };
     assert.deepEqual(wire('secret-v2.tar.gz'), ['secret', 'secret-latest']);
     assert.deepEqual(wire('other.tar.gz'), ['other']);
+  });
+
+  it('does not let a name reach a model it only shares a fallback target with', () => {
+    const shared = new ModelCatalog(
+      catalogFileSchema.parse({
+        policy: 'catalog-only',
+        models: {
+          b: { targets: [{ endpoint: 'prod-mme', targetModel: 't2.tar.gz' }, { endpoint: 'prod-mme', targetModel: 't3.tar.gz' }] },
+          a: { targets: [{ endpoint: 'prod-mme', targetModel: 't1.tar.gz' }, { endpoint: 'prod-mme', targetModel: 't2.tar.gz' }] },
+        },
+      }),
+      settings,
+    );
+    const target = { targetModel: 't2.tar.gz', inferenceComponent: undefined };
+    const served = shared.resolveTarget('prod-mme', target);
+    assert.equal(served.name, 'b');
+    assert.deepEqual(shared.namesReaching('prod-mme', target, served), ['b'], 'a key listing only a cannot be served by b (and its t3)');
     assert.equal(catalog.listsTarget('prod-mme', 'secret-v2.tar.gz'), true);
     assert.equal(catalog.listsTarget('prod-mme', 'other.tar.gz'), false);
   });
