@@ -1,6 +1,6 @@
 /**
  * Acceptance for SageMaker's 60-second contract on the wire route, with a short ready wait
- * (WIRE_READY_WAIT_MS=800, loads of 2.5 s) so each case runs in seconds: the SDK gets
+ * (WIRE_READY_WAIT_MS=800, loads of 3.5 s) so each case runs in seconds: the SDK gets
  * ModelNotReadyException after the wait while the load goes on, its retries join the same load,
  * X-Request-Timeout-Ms holds a wire caller longer, and the REST route keeps its full cold-start
  * budget. wire-ready-wait-60s.test.ts checks the real 58 s default once, with boto3.
@@ -17,7 +17,7 @@ import { invokeEndpoint, localRuntimeClient } from '../helpers/sdk-client.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
 const READY_WAIT_MS = 800;
-const LOAD_DELAY_MS = 2_500;
+const LOAD_DELAY_MS = 3_500;
 const MODELS = ['joined', 'patient', 'rest-budget'];
 
 describe('wire route: ModelNotReadyException after the ready wait (short settings)', () => {
@@ -58,7 +58,9 @@ describe('wire route: ModelNotReadyException after the ready wait (short setting
     const headers = (notReady.error as { $response?: { headers: Record<string, string> } }).$response?.headers ?? {};
     assert.equal(headers['x-gateway-error-code'], 'MODEL_NOT_READY');
     assert.ok(Number(headers['retry-after']) >= 1);
-    assert.ok(notReady.ms >= READY_WAIT_MS - 100 && notReady.ms < READY_WAIT_MS + 700, `after the ${READY_WAIT_MS} ms wait (${notReady.ms} ms)`);
+    // Answered at the wait, not at the end of the load (the upper bound is the load itself, so a
+    // busy machine's scheduling delay cannot fail the test while the property still holds).
+    assert.ok(notReady.ms >= READY_WAIT_MS - 100 && notReady.ms < LOAD_DELAY_MS, `after the ${READY_WAIT_MS} ms wait, before the load ends (${notReady.ms} ms)`);
 
     // The client retries as the SDKs do; each retry joins the load already under way.
     const outcomes = [notReady.errorName];
@@ -68,7 +70,8 @@ describe('wire route: ModelNotReadyException after the ready wait (short setting
       outcomes.push(answer.errorName);
       answer = await wire('joined');
     }
-    assert.ok(outcomes.length <= 4, `bounded retries: ${outcomes.join(', ')}`);
+    // Each ModelNotReadyException costs one ready wait, so the load bounds how many there can be.
+    assert.ok(outcomes.length <= Math.ceil(LOAD_DELAY_MS / READY_WAIT_MS), `bounded retries: ${outcomes.join(', ')}`);
     const served = await restWaiter;
     assert.equal(served.status, 200, served.body);
     assert.equal(answer.body, served.body, 'the same prediction on both routes');
