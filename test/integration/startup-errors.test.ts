@@ -70,7 +70,8 @@ const gatewayCases: Array<[string, Record<string, string>, string]> = [
   ['LOCAL_MME_MODEL_DIR missing', { LOCAL_MME_MODEL_DIR: join(dir, 'no-such-dir') }, 'LOCAL_MME_MODEL_DIR'],
 ];
 
-describe('start-up with a bad setting', () => {
+// Each case is its own short-lived process, independent of the others: run a few at once.
+describe('start-up with a bad setting', { concurrency: 4 }, () => {
   for (const [source, env, setting] of gatewayCases) {
     it(`gateway: ${source} → exit 2 naming ${setting}`, async () => {
       assertConfigExit(await runUntilExit('src/main.ts', env), setting);
