@@ -15,12 +15,14 @@ describe('upstream errors as the caller sees them', () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'upstream-errors-'));
     const catalog = join(dir, 'catalog.yaml');
-    // The budget must outlast three 300 ms attempts, or the hang case would end as DEADLINE_EXCEEDED.
-    writeFileSync(catalog, 'models:\n  flaky:\n    targetModel: churn.tar.gz\n    coldStartBudgetSeconds: 3\n');
+    // The budget must outlast three 1 s attempts, or the hang case would end as DEADLINE_EXCEEDED.
+    writeFileSync(catalog, 'models:\n  flaky:\n    targetModel: churn.tar.gz\n    coldStartBudgetSeconds: 5\n');
     gateway = await startGateway({
       MODEL_CATALOG: catalog,
       LOCAL_MME_LOAD_DELAY_MS: '0',
-      UPSTREAM_SOCKET_TIMEOUT_MS: '300',
+      // Long enough that a busy machine answers every injected error before it (at 300 ms, a
+      // slow ModelNotReadyException sometimes timed out and ended as UPSTREAM_TIMEOUT).
+      UPSTREAM_SOCKET_TIMEOUT_MS: '1000',
       NOT_READY_RETRY_BASE_MS: '20',
       NOT_READY_RETRY_MAX_MS: '100',
       // One injected failure after another must not open the endpoint's breaker mid-table.
