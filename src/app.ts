@@ -14,11 +14,12 @@ import { type Lifecycle, healthRouter } from './http/health.js';
 import { metricsRouter } from './http/metrics-route.js';
 import { modelsRouter } from './http/models.js';
 import { openApiRouter } from './http/openapi-route.js';
-import { predictRouter } from './http/predict.js';
+import { predictHandlers, predictRouter } from './http/predict.js';
+import { predictionFastPath } from './http/prediction-fast-path.js';
 import { errorHandler, notFoundHandler } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { type BodySettings, closeIfBodyUnread } from './http/request-body.js';
-import { RUNTIME_ROUTE_PREFIX, runtimeCompatibleRouter, runtimeErrorHandler } from './http/runtime-compatible.js';
+import { RUNTIME_ROUTE_PREFIX, invocationHandlers, runtimeCompatibleRouter, runtimeErrorHandler } from './http/runtime-compatible.js';
 
 export interface AppDeps {
   catalog: ModelCatalog;
@@ -62,16 +63,24 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', false);
 
-  app.use(requestContext(deps.logger));
-  if (deps.tracingStep) app.use(deps.tracingStep);
-  app.use(accessLog(deps.metrics));
-  app.use(closeIfBodyUnread);
-  app.use(securityHeaders);
-  // Each route applies its own access rule (requireAccess) once it has matched.
-  app.use(accessControl(deps.auth));
-  // The prediction routes first: every router passed costs path matching on the hot path.
-  app.use(predictRouter(deps));
-  app.use(runtimeCompatibleRouter(deps));
+  // What every request meets before its route, in order (declared once: the fast path runs it too).
+  const appMiddleware: RequestHandler[] = [
+    requestContext(deps.logger),
+    ...(deps.tracingStep ? [deps.tracingStep] : []),
+    accessLog(deps.metrics),
+    closeIfBodyUnread,
+    securityHeaders,
+    // Each route applies its own access rule (requireAccess) once it has matched.
+    accessControl(deps.auth),
+  ];
+  const predict = predictHandlers(deps);
+  const invocations = invocationHandlers(deps);
+  // Exact spellings of the prediction routes skip the router's walk (http/prediction-fast-path.ts).
+  app.use(predictionFastPath({ appMiddleware, predict, invocations }));
+  app.use(appMiddleware);
+  // The prediction routes first: every router passed costs path matching.
+  app.use(predictRouter(predict));
+  app.use(runtimeCompatibleRouter(invocations));
   app.use(modelsRouter(deps));
   app.use(healthRouter(deps.lifecycle));
   app.use(metricsRouter(deps.metrics));

@@ -3,7 +3,7 @@
  * body is checked first, in this order: key (401), name (400/404), the key's allowlist (403),
  * headers (400/415), declared length (413); only then is the body read.
  */
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { ModelCatalog } from '../catalog.js';
 import { authorizeTarget, requireAccess } from './auth.js';
 import { checkPredictionHeaders, readPredictionInput } from './prediction-input.js';
@@ -17,10 +17,9 @@ export interface PredictRouteDeps extends PredictionDeps {
   body: BodySettings;
 }
 
-export function predictRouter(deps: PredictRouteDeps): Router {
-  const router = strictRouter();
-  router.post(
-    '/models/:model/predict',
+/** The route's handlers, in order: declared once, run by the router and by the fast path. */
+export function predictHandlers(deps: PredictRouteDeps): RequestHandler[] {
+  return [
     routeLabel('/models/{model}/predict'),
     requireAccess('key'),
     (req, res, next) => {
@@ -40,6 +39,11 @@ export function predictRouter(deps: PredictRouteDeps): Router {
       res.setHeader('Content-Type', result.contentType ?? 'application/octet-stream');
       res.status(200).end(asBuffer(result.body));
     },
-  );
+  ];
+}
+
+export function predictRouter(handlers: RequestHandler[]): Router {
+  const router = strictRouter();
+  router.post('/models/:model/predict', ...handlers);
   return router;
 }

@@ -74,8 +74,8 @@ const sageMakerTypeOf: Record<ErrorCode, SageMakerErrorType> = {
   CLIENT_CLOSED_REQUEST: 'InternalFailure', // never sent: the caller has gone
 };
 
-export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
-  const router = strictRouter();
+/** The route's handlers, in order: declared once, run by the router and by the fast path. */
+export function invocationHandlers(deps: RuntimeRouteDeps): RequestHandler[] {
   const resolveTarget: RequestHandler<{ endpoint: string }> = (req, res, next) => {
     const target = { targetModel: req.get('x-amzn-sagemaker-target-model'), inferenceComponent: req.get('x-amzn-sagemaker-inference-component') };
     if (target.targetModel === undefined && target.inferenceComponent === undefined) {
@@ -91,11 +91,10 @@ export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
     checkPredictionHeaders(req, res);
     next();
   };
-  router.post(
-    `${RUNTIME_ROUTE_PREFIX}/:endpoint/invocations`,
+  return [
     routeLabel('/endpoints/{endpoint}/invocations'),
     requireAccess('key'),
-    resolveTarget,
+    resolveTarget as RequestHandler,
     readBody(deps.body),
     async (req, res) => {
       const input = readPredictionInput(req, res);
@@ -109,7 +108,12 @@ export function runtimeCompatibleRouter(deps: RuntimeRouteDeps): Router {
         ...(result.customAttributes !== undefined ? { customAttributes: result.customAttributes } : {}),
       });
     },
-  );
+  ];
+}
+
+export function runtimeCompatibleRouter(handlers: RequestHandler[]): Router {
+  const router = strictRouter();
+  router.post(`${RUNTIME_ROUTE_PREFIX}/:endpoint/invocations`, ...handlers);
   return router;
 }
 
