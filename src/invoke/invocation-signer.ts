@@ -39,8 +39,9 @@ export interface InvocationSignerOptions {
 }
 
 export interface SignedInvocation {
-  /** Absolute URL to send to. */
-  url: string;
+  /** Where to send it: undici's `origin` and `path`, so no URL is parsed per request. */
+  origin: string;
+  path: string;
   /** Every header to send, `authorization` included; names lower-case. */
   headers: Record<string, string>;
 }
@@ -50,7 +51,7 @@ export interface InvocationSigner {
 }
 
 interface EndpointPaths {
-  url: string;
+  path: string;
   canonicalPath: string;
 }
 
@@ -146,6 +147,7 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
   const provider = options.credentials;
   const now = options.now ?? Date.now;
   const host = baseUrl.host;
+  const origin = baseUrl.origin;
   const basePath = baseUrl.pathname.replace(/\/$/, '');
   const signedHeaderLists: string[] = [];
   const endpointPaths = new Map<string, EndpointPaths>();
@@ -157,7 +159,7 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
     let paths = endpointPaths.get(endpoint);
     if (!paths) {
       const path = `${basePath}/endpoints/${encodeURIComponent(endpoint)}/invocations`;
-      paths = { url: `${baseUrl.origin}${path}`, canonicalPath: canonicalPath(path) };
+      paths = { path, canonicalPath: canonicalPath(path) };
       if (endpointPaths.size >= MAX_CACHED_ENDPOINTS) endpointPaths.clear();
       endpointPaths.set(endpoint, paths);
     }
@@ -202,7 +204,7 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
         longDate = longDateOf(second * 1000);
       }
       const key = keyFor(longDate.slice(0, 8), credentials);
-      const { url, canonicalPath: path } = pathsOf(params.endpoint);
+      const { path, canonicalPath: signedPath } = pathsOf(params.endpoint);
       const payloadHash = sha256Hex(params.body);
       const contentType = params.contentType ?? DEFAULT_CONTENT_TYPE;
       const contentLength = String(params.body.byteLength);
@@ -214,7 +216,7 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
         'content-length': contentLength,
       };
       let mask = 0;
-      let canonical = 'POST\n' + path + '\n\n';
+      let canonical = 'POST\n' + signedPath + '\n\n';
       if (params.accept !== undefined) {
         headers['accept'] = params.accept;
         canonical += 'accept:' + canonicalHeaderValue(params.accept) + '\n';
@@ -269,7 +271,7 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
       headers['x-amz-date'] = longDate;
       headers['x-amz-content-sha256'] = payloadHash;
       headers['authorization'] = key.authorizationPrefix + signedHeaders + ', Signature=' + signature;
-      return { url, headers };
+      return { origin, path, headers };
     },
   };
 }

@@ -7,7 +7,7 @@
  * client is proven by test/integration/transport-equivalence.test.ts against the local MME.
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { readInvokeEndpointAnswer } from '../sagemaker-wire.js';
 import { createInvocationSigner } from './invocation-signer.js';
 import type { InvokeEndpointOutput, InvokeEndpointParams, TransportOptions, UpstreamTransport } from './transport.js';
@@ -31,12 +31,13 @@ export function createLeanTransport(options: TransportOptions): UpstreamTranspor
   return {
     async invokeEndpoint(params: InvokeEndpointParams, signal: AbortSignal): Promise<InvokeEndpointOutput> {
       const signed = await signer.sign(params);
-      const response = await request(signed.url, {
+      const response = await dispatcher.request({
+        origin: signed.origin,
+        path: signed.path,
         method: 'POST',
         headers: signed.headers,
         body: params.body,
         signal,
-        dispatcher,
       });
       const bytes = new Uint8Array(await response.body.arrayBuffer());
       return readInvokeEndpointAnswer(response.statusCode, response.headers, bytes);
