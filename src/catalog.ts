@@ -27,6 +27,8 @@ const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** SageMaker's TargetModel limit. */
 export const TARGET_MODEL_MAX_LENGTH = 1024;
 const DEFAULT_TARGET_SUFFIX = '.tar.gz';
+/** Default-rule resolutions kept (the hot names); the cache starts over when full. */
+const DEFAULT_RULE_CACHE_MAX = 1_000;
 
 export interface WarmupPayload {
   contentType: string;
@@ -141,6 +143,7 @@ export class ModelCatalog {
   private readonly namesByTarget = new Map<string, string[]>();
   /** endpoint → its listed targets. */
   private readonly listedTargets = new Map<string, Set<string>>();
+  private readonly defaultRuleModels = new Map<string, ResolvedModel>();
 
   constructor(
     private readonly file: CatalogFile,
@@ -270,7 +273,22 @@ export class ModelCatalog {
     throw gatewayError('ENDPOINT_NOT_ALLOWED', `Endpoint "${endpoint}" with target model "${path}" is not allowed by the gateway's catalog.`);
   }
 
+  /**
+   * The default rule's answer for a name, made once: resolving it builds several objects (and a
+   * JSON key) per call, and the same few names arrive on every request. Bounded, so 10,000
+   * distinct names cannot grow it without limit; the endpoint is always the default one.
+   */
   private defaultRule(name: string, endpoint: string): ResolvedModel {
+    let model = this.defaultRuleModels.get(name);
+    if (model?.endpoint !== endpoint) {
+      if (this.defaultRuleModels.size >= DEFAULT_RULE_CACHE_MAX) this.defaultRuleModels.clear();
+      model = this.makeDefaultRuleModel(name, endpoint);
+      this.defaultRuleModels.set(name, model);
+    }
+    return model;
+  }
+
+  private makeDefaultRuleModel(name: string, endpoint: string): ResolvedModel {
     const target = resolveUpstreamTarget({ endpoint }, 0, {
       modelName: name,
       defaultEndpoint: endpoint,

@@ -189,6 +189,10 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  /** payloadBytes bound to each direction once, instead of a label object per observation. */
+  readonly requestPayloadBytes = this.payloadBytes.labels({ direction: 'request' });
+  readonly responsePayloadBytes = this.payloadBytes.labels({ direction: 'response' });
+
   readonly httpRequests = new Counter({
     name: 'mme_gateway_http_requests_total',
     help: 'HTTP requests answered, by route template, method and status.',

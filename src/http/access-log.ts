@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
 import { errorCatalog } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { locals } from './request-context.js';
+import { type RequestLocals, locals } from './request-context.js';
 
 /** nginx's "client closed request" (499): nothing was written before the connection closed. */
 const CLOSED_BEFORE_ANSWER = errorCatalog.CLIENT_CLOSED_REQUEST.status;
@@ -30,24 +30,25 @@ export function accessLog(metrics: GatewayMetrics) {
       const status = written ? res.statusCode : CLOSED_BEFORE_ANSWER;
       const latencyMs = Math.round((performance.now() - context.receivedAt) * 1000) / 1000;
       // A departed caller's invocation unwinds just after this (its abort is this same event).
-      if (status === CLOSED_BEFORE_ANSWER && context.invocationSettled) void context.invocationSettled.then(() => record(status, latencyMs));
-      else record(status, latencyMs);
+      if (status === CLOSED_BEFORE_ANSWER && context.invocationSettled) void context.invocationSettled.then(() => record(metrics, req, context, status, latencyMs));
+      else record(metrics, req, context, status, latencyMs);
     });
-    const record = (status: number, latencyMs: number) => {
-      const { code, ...access } = context.access;
-      // For a departed caller, whether it cost an upstream call (attempts, upstreamAborted say more).
-      const departure = status === CLOSED_BEFORE_ANSWER ? { sentUpstream: (access.attempts ?? 0) > 0 } : {};
-      metrics.httpRequests.inc({ route: access.route, method: req.method, status: String(status) });
-      context.logger.info('request', {
-        method: req.method,
-        status,
-        latencyMs,
-        ...access,
-        ...departure,
-        // The code of an answer that was never written is not what the caller got.
-        ...(status === CLOSED_BEFORE_ANSWER ? { code: 'CLIENT_CLOSED_REQUEST' } : code !== undefined ? { code } : {}),
-      });
-    };
     next();
   };
+}
+
+/** The access line: the request's access record itself, completed (winston copies what it logs). */
+function record(metrics: GatewayMetrics, req: Request, context: RequestLocals, status: number, latencyMs: number): void {
+  const { access } = context;
+  metrics.httpRequests.inc({ route: access.route, method: req.method, status: String(status) });
+  access.method = req.method;
+  access.status = status;
+  access.latencyMs = latencyMs;
+  if (status === CLOSED_BEFORE_ANSWER) {
+    // For a departed caller, whether it cost an upstream call (attempts, upstreamAborted say more).
+    access.sentUpstream = (access.attempts ?? 0) > 0;
+    // The code of an answer that was never written is not what the caller got.
+    access.code = 'CLIENT_CLOSED_REQUEST';
+  }
+  context.logger.info('request', access);
 }

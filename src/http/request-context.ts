@@ -37,6 +37,12 @@ export interface AccessRecord {
   upstreamRequestId?: string;
   /** True when an InvokeEndpoint already sent was aborted because the caller left. */
   upstreamAborted?: boolean;
+  /** Filled in when the line is written. */
+  method?: string;
+  status?: number;
+  latencyMs?: number;
+  /** For a caller who left (499): whether anything was sent upstream. */
+  sentUpstream?: boolean;
 }
 
 export interface RequestLocals {

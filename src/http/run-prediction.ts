@@ -17,8 +17,13 @@ export interface PredictionDeps {
 export function recordModel(res: Response, model: ResolvedModel): void {
   const context = locals(res);
   context.model = model;
-  Object.assign(context.access, { model: model.name, endpoint: model.endpoint, targetModel: model.targetModel });
+  const { access } = context;
+  access.model = model.name;
+  access.endpoint = model.endpoint;
+  access.targetModel = model.targetModel;
 }
+
+const ignore = () => undefined;
 
 export interface PredictionOptions {
   /** See InvocationRequest.loadWaitMs (the SageMaker-compatible route's ready wait). */
@@ -38,10 +43,7 @@ export function runPrediction(
   options: PredictionOptions = {},
 ): Promise<InvocationResult> {
   const running = invokeAndRecord(deps, res, model, prediction, options);
-  locals(res).invocationSettled = running.then(
-    () => undefined,
-    () => undefined,
-  );
+  locals(res).invocationSettled = running.then(ignore, ignore);
   return running;
 }
 
@@ -72,14 +74,13 @@ async function invokeAndRecord(
     if (isGatewayError(error)) context.access.code = error.code; // before the access line of a caller who left
     throw error;
   } finally {
-    Object.assign(context.access, {
-      start: trace.modelStart,
-      coldReason: trace.coldReason,
-      target: trace.target,
-      attempts: trace.attempts,
-      upstreamRequestId: trace.upstreamRequestId,
-    });
-    if (trace.upstreamAborted) context.access.upstreamAborted = true;
+    const { access } = context;
+    access.start = trace.modelStart;
+    access.coldReason = trace.coldReason;
+    access.target = trace.target;
+    access.attempts = trace.attempts;
+    access.upstreamRequestId = trace.upstreamRequestId;
+    if (trace.upstreamAborted) access.upstreamAborted = true;
     if (!res.headersSent) {
       res.setHeader('X-Model-Start', trace.modelStart);
       if (trace.target !== undefined) res.setHeader('X-Model-Target', trace.target);

@@ -18,7 +18,7 @@ import { invocationOutcome, toGatewayError } from './upstream-errors.js';
  */
 export function measured(metrics: GatewayMetrics, now: () => number = () => performance.now()): (invoke: Invoke) => Invoke {
   return (invoke) => async (request, trace) => {
-    metrics.payloadBytes.observe({ direction: 'request' }, request.input.body.length);
+    metrics.requestPayloadBytes.observe(request.input.body.length);
     let outcome: ReturnType<typeof invocationOutcome> = 'success';
     let result: InvocationResult;
     try {
@@ -29,11 +29,12 @@ export function measured(metrics: GatewayMetrics, now: () => number = () => perf
       throw failure;
     } finally {
       const served = request.model.targets.find((target) => target.label === trace.target) ?? request.model;
-      const labels = { model: metrics.modelLabel(request.model.name), endpoint: served.endpoint };
-      metrics.invocationDuration.observe({ ...labels, start: trace.modelStart, outcome }, (now() - request.receivedAt) / 1000);
-      if (trace.coldReason) metrics.coldStarts.inc({ ...labels, reason: trace.coldReason });
+      const model = metrics.modelLabel(request.model.name);
+      // One label object per sample (prom-client keeps none of them), not a shared one copied.
+      metrics.invocationDuration.observe({ model, endpoint: served.endpoint, start: trace.modelStart, outcome }, (now() - request.receivedAt) / 1000);
+      if (trace.coldReason) metrics.coldStarts.inc({ model, endpoint: served.endpoint, reason: trace.coldReason });
     }
-    metrics.payloadBytes.observe({ direction: 'response' }, result.body.length);
+    metrics.responsePayloadBytes.observe(result.body.length);
     return result;
   };
 }
@@ -41,14 +42,14 @@ export function measured(metrics: GatewayMetrics, now: () => number = () => perf
 /** mme_gateway_target_invocations_total: how each target's part of a request ended. */
 export function countedPerTarget(metrics: GatewayMetrics): (invoke: Invoke) => Invoke {
   return (invoke) => async (request, trace) => {
-    const labels = { model: metrics.modelLabel(request.model.name), target: request.model.label };
+    let outcome: ReturnType<typeof invocationOutcome> = 'success';
     try {
-      const result = await invoke(request, trace);
-      metrics.targetInvocations.inc({ ...labels, outcome: 'success' });
-      return result;
+      return await invoke(request, trace);
     } catch (error) {
-      metrics.targetInvocations.inc({ ...labels, outcome: invocationOutcome(isGatewayError(error) ? error : toGatewayError(error)) });
+      outcome = invocationOutcome(isGatewayError(error) ? error : toGatewayError(error));
       throw error;
+    } finally {
+      metrics.targetInvocations.inc({ model: metrics.modelLabel(request.model.name), target: request.model.label, outcome });
     }
   };
 }
