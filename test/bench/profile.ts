@@ -1,8 +1,9 @@
 /**
- * Where the gateway's CPU goes on the warm path: runs the compiled gateway under
- * `node --cpu-prof` behind the bench upstream, drives it like the warm-path bench
- * (32 connections), and prints self time as a share of busy time (idle excluded), grouped
- * by package, by Node module, by gateway file, and native functions and GC by name.
+ * Where the gateway's CPU goes on the warm path: runs the compiled gateway behind the bench
+ * upstream, drives it like the warm-path bench (32 connections), profiles only the measured
+ * load with V8's CPU profiler (cpu-profiler.mjs: start-up and JIT warm-up excluded), and
+ * prints self time as a share of busy time (idle excluded), grouped by package, by Node
+ * module, by gateway file, and native functions and GC by name.
  *
  *   node --import tsx test/bench/profile.ts [--keys] [--ref <git ref>]
  *
@@ -10,7 +11,7 @@
  * PROFILE_SECONDS (default 10) sizes the run.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -70,16 +71,15 @@ async function main(): Promise<void> {
   } else {
     await run('npm', ['run', 'build'], { cwd: repoRoot });
   }
-  const profileDir = mkdtempSync(join(tmpdir(), 'mme-gateway-profile-'));
+  const profileFile = join(mkdtempSync(join(tmpdir(), 'mme-gateway-profile-')), 'gateway.cpuprofile');
   const upstream = await startServer('upstream', 'test/bench/upstream.ts', {});
-  const gateway = await startServer('gateway', mainJs, gatewayEnv(upstream.url, { apiKeys }), 'ignore-after-start', [
-    '--cpu-prof',
-    `--cpu-prof-dir=${profileDir}`,
-  ]);
+  const env = { ...gatewayEnv(upstream.url, { apiKeys }), CPU_PROFILE_OUT: profileFile };
+  const gateway = await startServer('gateway', mainJs, env, 'ignore-after-start', ['--import', join(repoRoot, 'test/bench/cpu-profiler.mjs')]);
   let requestsPerSecond = 0;
   try {
     const headers = driverHeaders({ apiKeys });
-    await drive(gateway.url, { connections: 32, durationSeconds: 2, headers }); // JIT warm-up
+    await drive(gateway.url, { connections: 32, durationSeconds: 3, headers }); // JIT warm-up
+    process.kill(gateway.pid, 'SIGUSR2');
     const result = await drive(gateway.url, { connections: 32, durationSeconds: SECONDS, headers });
     requestsPerSecond = result.requestsPerSecond;
     if (result.non2xx + result.errors > 0) throw new Error(`${result.non2xx + result.errors} failed requests`);
@@ -87,11 +87,9 @@ async function main(): Promise<void> {
     await gateway.stop();
     await upstream.stop();
   }
-  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
-  if (!file) throw new Error(`no profile written in ${profileDir}`);
-  const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as { nodes: ProfileNode[] };
+  const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as { nodes: ProfileNode[] };
   console.log(`CPU profile: ${label}, API keys ${apiKeys ? 'on' : 'off'}, ${Math.round(requestsPerSecond)} req/s; self time as a share of busy time`);
-  console.log(`(${join(profileDir, file)})`);
+  console.log(`(${profileFile})`);
   console.table(shares(profile).slice(0, 40).map(({ category, share }) => ({ category, '%': (share * 100).toFixed(1) })));
 }
 
