@@ -47,8 +47,13 @@ export type InvocationResult = InvokeEndpointOutput;
 /** The InvokeEndpoint parameters of a request (the same for each of its attempts). */
 export function invokeEndpointParams({ model, input }: InvocationRequest): InvokeEndpointParams {
   const { endpointName, targetModel, inferenceComponent, targetContainerHostname } = model.address;
+  // Every field written out (no spread of the input): one object of one fixed shape per request.
   return {
-    ...input,
+    body: input.body,
+    contentType: input.contentType,
+    accept: input.accept,
+    customAttributes: input.customAttributes,
+    inferenceId: input.inferenceId,
     endpoint: endpointName,
     upstream: model.upstream.key,
     targetModel,
