@@ -30,7 +30,8 @@ export function measured(metrics: GatewayMetrics, now: () => number = () => perf
     } finally {
       const served = request.model.targets.find((target) => target.label === trace.target) ?? request.model;
       const model = metrics.modelLabel(request.model.name);
-      // One label object per sample (prom-client keeps none of them), not a shared one copied.
+      // A fresh label object per sample, not a shared one spread: prom-client keeps the first of
+      // each series, so one object cannot be reused across samples anyway.
       metrics.invocationDuration.observe({ model, endpoint: served.endpoint, start: trace.modelStart, outcome }, (now() - request.receivedAt) / 1000);
       if (trace.coldReason) metrics.coldStarts.inc({ model, endpoint: served.endpoint, reason: trace.coldReason });
     }
