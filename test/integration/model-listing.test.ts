@@ -169,7 +169,10 @@ describe('GET /models after 10,000 names', () => {
     const withListings = await p95While('/models');
     console.log(`predict p95: alone ${alone.toFixed(1)} ms, with ${LOOPS} /healthz loops ${withHealth.toFixed(1)} ms, with ${LOOPS} /models loops ${withListings.toFixed(1)} ms`);
     // Before paging, one listing of 10,000 names held the event loop ~75 ms and this p95 reached
-    // seconds; now a listing costs a small multiple of a health check (its answer is ~30 KB).
-    assert.ok(withListings < 4 * withHealth + 50, `predict p95 ${withListings.toFixed(1)} ms with listings vs ${withHealth.toFixed(1)} ms with health checks`);
+    // seconds (216 s p95 measured before paging); now a listing costs a small multiple of a health
+    // check (its answer is ~30 KB). The bound is loose on purpose: it separates "proportional to
+    // every name ever seen" from "bounded", not one busy machine's scheduling from another's (the
+    // figures themselves come from `BENCH_PARTS=listing npm run bench`).
+    assert.ok(withListings < 10 * withHealth + 500, `predict p95 ${withListings.toFixed(1)} ms with listings vs ${withHealth.toFixed(1)} ms with health checks`);
   });
 });
