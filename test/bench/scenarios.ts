@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { metricValue } from '../helpers/gateway-process.js';
 import { rssBytes, startServer } from './processes.js';
+import { gatewayEnv } from './gateway-env.js';
 
 const CHURN_ROW = '12,70.5,3,1,0,1';
 
@@ -70,15 +71,7 @@ async function sweep(concurrency: number, total: number, urlFor: (i: number) => 
 
 /** A gateway (this build, or `entry`) in front of the instant benchmark upstream. */
 export function startGatewayOn(upstreamUrl: string, entry = 'dist/main.js') {
-  return startServer('gateway', entry, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    LOCAL_MME: 'off',
-    SAGEMAKER_ENDPOINT_NAME: 'bench',
-    SAGEMAKER_RUNTIME_URL: upstreamUrl,
-    LOG_LEVEL: 'info',
-  });
+  return startServer('gateway', entry, gatewayEnv(upstreamUrl, { apiKeys: false }));
 }
 
 export async function manyModels(names = 10_000, concurrency = 64) {
