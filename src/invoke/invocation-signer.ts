@@ -215,6 +215,10 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
         'content-type': contentType,
         'content-length': contentLength,
       };
+      // The canonical request lists headers in lexicographic order. The optional ones are written
+      // out one by one in that order, rather than collected and sorted, so a warm request builds
+      // its canonical string in one pass with no array or sort; `mask` picks the cached
+      // signed-header list for this combination.
       let mask = 0;
       let canonical = 'POST\n' + signedPath + '\n\n';
       if (params.accept !== undefined) {
