@@ -6,11 +6,10 @@
  * counted. Gateway-made calls that are not traffic (keep-warm) call invokeTarget directly.
  */
 import { performance } from 'node:perf_hooks';
-import { isGatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Invoke } from './fallbacks.js';
 import type { InvocationResult } from './invocation.js';
-import { invocationOutcome, toGatewayError } from './upstream-errors.js';
+import { asGatewayError, invocationOutcome } from './upstream-errors.js';
 
 /**
  * One invocation-histogram sample (and at most one cold start) per request, labelled with the
@@ -24,7 +23,7 @@ export function measured(metrics: GatewayMetrics, now: () => number = () => perf
     try {
       result = await invoke(request, trace);
     } catch (error) {
-      const failure = isGatewayError(error) ? error : toGatewayError(error);
+      const failure = asGatewayError(error);
       outcome = invocationOutcome(failure);
       throw failure;
     } finally {
@@ -47,7 +46,7 @@ export function countedPerTarget(metrics: GatewayMetrics): (invoke: Invoke) => I
     try {
       return await invoke(request, trace);
     } catch (error) {
-      outcome = invocationOutcome(isGatewayError(error) ? error : toGatewayError(error));
+      outcome = invocationOutcome(asGatewayError(error));
       throw error;
     } finally {
       metrics.targetInvocations.inc({ model: metrics.modelLabel(request.model.name), target: request.model.label, outcome });

@@ -12,7 +12,7 @@
  * checks it at the few points that wait or send (the gate, the backoff sleep, each attempt) and
  * aborts an attempt in flight, so nothing is sent, or kept running, for a caller who has gone.
  */
-import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
+import { gatewayError, type GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { BreakerRegistry, BreakerStates } from './breakers.js';
 import { type ColdReason, coldReasonFromTiming } from './cold-evidence.js';
@@ -24,7 +24,7 @@ import { type InvocationRequest, type InvocationResult, type InvocationTrace, in
 import type { UpstreamTransport } from './transport.js';
 import { type Invoke, withFallbacks } from './fallbacks.js';
 import { countedPerTarget, measured } from './invocation-steps.js';
-import { UpstreamFailure, isTransient, toGatewayError } from './upstream-errors.js';
+import { UpstreamFailure, asGatewayError, isTransient, toGatewayError } from './upstream-errors.js';
 
 export { type InvocationRequest, type InvocationResult, type InvocationTrace, newTrace } from './invocation.js';
 
@@ -101,7 +101,7 @@ export class Invoker {
     try {
       return await this.invokeWithColdStart(request, trace);
     } catch (error) {
-      throw isGatewayError(error) ? error : toGatewayError(error);
+      throw asGatewayError(error);
     } finally {
       trace.modelStart = trace.coldReason ? 'cold' : 'warm';
     }

@@ -5,7 +5,7 @@
  * attempt is classified once, into an UpstreamFailure that carries the verdict to the breakers,
  * the retry loop and the caller's error.
  */
-import { gatewayError, type GatewayError } from '../errors.js';
+import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import type { InvocationOutcome } from '../metrics.js';
 
 export type UpstreamErrorKind =
@@ -163,6 +163,11 @@ export class UpstreamFailure extends Error {
 const MAX_ORIGINAL_MESSAGE = 1024;
 
 /** The error the caller sees for a final upstream failure. */
+/** The one GatewayError a failure reaches callers as: a GatewayError as it is, anything else classified. */
+export function asGatewayError(error: unknown): GatewayError {
+  return isGatewayError(error) ? error : toGatewayError(error);
+}
+
 export function toGatewayError(error: unknown, kind: UpstreamErrorKind = classifyUpstreamError(error)): GatewayError {
   const e = (error ?? {}) as SdkLikeError;
   const message = e.message ?? 'unknown error';
