@@ -22,7 +22,7 @@ export class RetryBudget {
 
   constructor(
     percent: number,
-    private readonly reserve = 10,
+    reserve = 10,
     private readonly maxTokens = 100,
   ) {
     this.perRequest = percent / 100;

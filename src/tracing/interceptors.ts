@@ -11,7 +11,6 @@ import { type ColdStartGate, gateWaitFailure } from '../invoke/cold-start-gate.j
 import type { Invoker } from '../invoke/invoker.js';
 import { type ModelStateStore, endpointOfKey, targetModelOfKey } from '../invoke/model-state.js';
 import type { Clock } from '../invoke/retry-policy.js';
-import type { UpstreamTransport } from '../invoke/transport.js';
 import { classifyUpstreamError } from '../invoke/upstream-errors.js';
 import type { TracingInterceptors } from './load.js';
 import { requestSpans } from './request-spans.js';

@@ -4,7 +4,7 @@
  * timeouts and retries, never a hang. Real gateway processes, real HTTP.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { listen } from '../../src/server.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway-process.js';
