@@ -27,6 +27,8 @@ const LATENCY_RATE = Number(process.env['BENCH_RATE'] ?? 500);
 const BASELINE = process.env['BENCH_BASELINE'];
 /** Which parts to run: any of warm, cold, many, evict, listing (comma-separated); all by default. */
 const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'warm,cold,many,evict,listing').split(','));
+/** Which gateway targets of the warm path to run (a regular expression on their names); all by default. Naive and floor always run. */
+const TARGETS = new RegExp(process.env['BENCH_TARGETS'] ?? '');
 
 interface Round {
   rps: number;
@@ -111,7 +113,7 @@ async function gatewayTargets(upstreamUrl: string): Promise<Target[]> {
   for (const build of builds) {
     for (const apiKeys of [false, true]) {
       const name = `${build.label}${apiKeys ? '+keys' : ''}`;
-      targets.push({ server: await startServer(name, build.mainJs, gatewayEnv(upstreamUrl, { apiKeys })), headers: driverHeaders({ apiKeys }) });
+      if (TARGETS.test(name)) targets.push({ server: await startServer(name, build.mainJs, gatewayEnv(upstreamUrl, { apiKeys })), headers: driverHeaders({ apiKeys }) });
     }
   }
   return targets;
@@ -128,7 +130,7 @@ async function tracedTargets(upstreamUrl: string, collectorUrl: string): Promise
     { name: 'gateway traced, collector down', ratio: '1', endpoint: 'http://127.0.0.1:9' },
   ];
   const targets: Target[] = [];
-  for (const { name, ratio, endpoint } of variants) {
+  for (const { name, ratio, endpoint } of variants.filter((variant) => TARGETS.test(variant.name))) {
     const env = { ...gatewayEnv(upstreamUrl, { apiKeys: false }), OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: ratio };
     targets.push({ server: await startServer(name, 'dist/main.js', env), headers: driverHeaders({ apiKeys: false }) });
   }
@@ -192,6 +194,7 @@ async function warmPath(): Promise<void> {
   const cpuAtRate = (name: string) => Number(byName[name]?.[`CPU µs/req @${LATENCY_RATE}/s`]);
   const traceCost = (name: string) =>
     `${cpu(name) - cpu('gateway')} µs/req at saturation, ${cpuAtRate(name) - cpuAtRate('gateway')} µs/req at ${LATENCY_RATE} req/s`;
+  if (!byName['gateway traced 100%']) return;
   console.log(`Tracing CPU over tracing off: 100 % sampled ${traceCost('gateway traced 100%')}; 1 % sampled ${traceCost('gateway traced 1%')}; collector down ${traceCost('gateway traced, collector down')}`);
   console.log(`p99 with the collector down vs up (100 % sampled): ${(p99('gateway traced, collector down') / 1000).toFixed(2)} ms vs ${(p99('gateway traced 100%') / 1000).toFixed(2)} ms`);
 }
