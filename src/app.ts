@@ -15,7 +15,7 @@ import { metricsRouter } from './http/metrics-route.js';
 import { modelsRouter } from './http/models.js';
 import { openApiRouter } from './http/openapi-route.js';
 import { predictHandlers, predictRouter } from './http/predict.js';
-import { predictionFastPath } from './http/prediction-fast-path.js';
+import { dispatchAheadOfRouter, predictionFastPath } from './http/prediction-fast-path.js';
 import { errorHandler, notFoundHandler } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { type BodySettings, closeIfBodyUnread } from './http/request-body.js';
@@ -75,8 +75,8 @@ export function createApp(deps: AppDeps): Express {
   ];
   const predict = predictHandlers(deps);
   const invocations = invocationHandlers(deps);
-  // Exact spellings of the prediction routes skip the router's walk (http/prediction-fast-path.ts).
-  app.use(predictionFastPath({ appMiddleware, predict, invocations }));
+  const handleErrors = errorHandler();
+  const handleRuntimeErrors = runtimeErrorHandler();
   app.use(appMiddleware);
   // The prediction routes first: every router passed costs path matching.
   app.use(predictRouter(predict));
@@ -88,7 +88,16 @@ export function createApp(deps: AppDeps): Express {
   // With access control on, a path no route matches still needs a key: a caller without one
   // learns nothing from the difference between 401 and 404.
   app.use(requireAccess('key'), notFoundHandler);
-  app.use(RUNTIME_ROUTE_PREFIX, runtimeErrorHandler());
-  app.use(errorHandler());
+  app.use(RUNTIME_ROUTE_PREFIX, handleRuntimeErrors);
+  app.use(handleErrors);
+  // Exact spellings of the prediction routes skip the router (http/prediction-fast-path.ts): the
+  // same middleware, handlers and error handlers as above, in the same order.
+  dispatchAheadOfRouter(
+    app,
+    predictionFastPath({
+      predict: { handlers: [...appMiddleware, ...predict], errorHandlers: [handleErrors] },
+      invocations: { handlers: [...appMiddleware, ...invocations], errorHandlers: [handleRuntimeErrors, handleErrors] },
+    }),
+  );
   return app;
 }
