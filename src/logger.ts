@@ -21,11 +21,27 @@ class StdoutLines extends TransportStream {
   }
 }
 
+/**
+ * One JSON object a line. logform's json() runs safe-stable-stringify with a replacer function
+ * and reconfigures it for every line, about a tenth of what an access line costs; JSON.stringify
+ * is native. What JSON.stringify refuses (a cycle, a BigInt) still goes through json(), which
+ * writes it safely.
+ */
+const safeJson = winston.format.json();
+const jsonLine = winston.format((info) => {
+  try {
+    (info as unknown as Record<symbol, string>)[MESSAGE] = JSON.stringify(info);
+    return info;
+  } catch {
+    return safeJson.transform(info);
+  }
+});
+
 export function createLogger(level: string, options: { silent?: boolean } = {}): Logger {
   return winston.createLogger({
     level,
     silent: options.silent ?? false,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    format: winston.format.combine(winston.format.timestamp(), jsonLine()),
     defaultMeta: { service: 'mme-gateway' },
     transports: [new StdoutLines()],
   });

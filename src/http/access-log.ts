@@ -50,5 +50,5 @@ function record(metrics: GatewayMetrics, req: Request, context: RequestLocals, s
     // The code of an answer that was never written is not what the caller got.
     access.code = 'CLIENT_CLOSED_REQUEST';
   }
-  context.logger.info('request', access);
+  context.writeAccessLine();
 }

@@ -1,6 +1,6 @@
 /**
  * Per-request bookkeeping shared by the routes, the access log and the error handlers: the
- * request id (the caller's X-Request-Id when it is sane, a fresh UUID otherwise), a child
+ * request id (the caller's X-Request-Id when it is sane, a fresh UUID otherwise), a
  * logger that puts it on every line the request writes, the fields of the one access-log line
  * each request produces, and the request's AbortSignal, which fires when the caller's
  * connection closes before the answer is complete.
@@ -45,14 +45,18 @@ export interface AccessRecord {
   sentUpstream?: boolean;
 }
 
-export interface RequestLocals {
+/** What every line a request logs carries: its id and, with tracing on, its trace and span ids. */
+export interface LogFields {
   requestId: string;
-  /** Logs for this request: every line carries its requestId. */
-  logger: Logger;
-  receivedAt: number;
-  access: AccessRecord;
-  /** Aborts when the caller goes away (connection closed) before the answer was written. */
-  signal: AbortSignal;
+  trace_id?: string;
+  span_id?: string;
+}
+
+/** The request's state, as res.locals: one object of one shape per request. */
+export class RequestLocals {
+  readonly logFields: LogFields;
+  readonly receivedAt = performance.now();
+  readonly access: AccessRecord = { route: UNMATCHED_ROUTE };
   /**
    * Settles when the request's invocation has finished and recorded itself in `access`, so the
    * access line of a caller who left can wait for what its departure cost upstream.
@@ -60,6 +64,29 @@ export interface RequestLocals {
   invocationSettled?: Promise<void>;
   /** The model the request resolved to, once known. */
   model?: ResolvedModel;
+  private childLogger: Logger | undefined;
+
+  constructor(
+    readonly requestId: string,
+    private readonly appLogger: Logger,
+    /** Aborts when the caller goes away (connection closed) before the answer was written. */
+    readonly signal: AbortSignal,
+  ) {
+    this.logFields = { requestId };
+  }
+
+  /**
+   * Logs for this request: every line carries its log fields. Made on first use, since most
+   * requests write nothing but their access line.
+   */
+  get logger(): Logger {
+    return (this.childLogger ??= this.appLogger.child(this.logFields));
+  }
+
+  /** The access line: the access record itself with the log fields, handed to winston as one object. */
+  writeAccessLine(): void {
+    this.appLogger.info({ message: 'request', ...this.logFields, ...this.access });
+  }
 }
 
 export function locals(res: Response): RequestLocals {
@@ -70,13 +97,8 @@ export function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const offered = req.get('x-request-id');
     const requestId = offered !== undefined && REQUEST_ID.test(offered) ? offered : randomUUID();
-    const context = locals(res);
-    context.requestId = requestId;
-    context.logger = logger.child({ requestId });
-    context.receivedAt = performance.now();
-    context.access = { route: UNMATCHED_ROUTE };
     const departure = new AbortController();
-    context.signal = departure.signal;
+    res.locals = new RequestLocals(requestId, logger, departure.signal);
     // 'close' comes after 'finish' for an answered request; before it only if the caller left.
     res.once('close', () => {
       if (!res.writableFinished) departure.abort();

@@ -41,7 +41,8 @@ export function serverSpanStep(tracer: Tracer, propagator: TextMapPropagator): R
     // Every line the request logs (the access line included) carries the ids, named as
     // OpenTelemetry's log data model names them, so logs and traces join on them.
     const request = locals(res);
-    request.logger = request.logger.child({ trace_id: traceId, span_id: spanId });
+    request.logFields.trace_id = traceId;
+    request.logFields.span_id = spanId;
     propagator.inject(context, res, responseHeaders);
     res.once('close', () => endServerSpan(req, res, server));
     requestSpans.run({ server, context, attempts: 0, lastOutcome: undefined, callerSignal: request.signal, exemplar: exemplarFor(server) }, next);
