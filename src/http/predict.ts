@@ -37,7 +37,7 @@ export function predictHandlers(deps: PredictRouteDeps): RequestHandler[] {
       if (result.invokedVariant !== undefined) res.setHeader('X-Amzn-Invoked-Production-Variant', result.invokedVariant);
       // Exactly the model's content type: Express's res.type() would append a charset.
       res.setHeader('Content-Type', result.contentType ?? 'application/octet-stream');
-      res.status(200).end(asBuffer(result.body));
+      res.end(asBuffer(result.body)); // 200, the status a response starts with
     },
   ];
 }
