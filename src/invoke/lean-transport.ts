@@ -1,14 +1,16 @@
 /**
  * A lean InvokeEndpoint transport built from the AWS SDK's default credential provider chain
- * and a SigV4 signer for this one request shape (invocation-signer.ts), sending with undici
- * and decoding answers and errors (into the SDK's own exception classes) with sagemaker-wire.ts. It exists because a full SDK
- * `send()` costs several times the CPU of the request itself (middleware stack, endpoint
- * rules, serde) and the gateway makes one per prediction. Wire equivalence with the SDK
- * client is proven by test/integration/transport-equivalence.test.ts against the local MME.
+ * and a SigV4 signer for this one request shape (invocation-signer.ts), sending through undici's
+ * dispatch API (gathered-exchange.ts) and decoding answers and errors (into the SDK's own
+ * exception classes) with sagemaker-wire.ts. It exists because a full SDK `send()` costs
+ * several times the CPU of the request itself (middleware stack, endpoint rules, serde) and the
+ * gateway makes one per prediction. Wire equivalence with the SDK client is proven by
+ * test/integration/transport-equivalence.test.ts against the local MME.
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Agent } from 'undici';
 import { readInvokeEndpointAnswer } from '../sagemaker-wire.js';
+import { gatheredExchange } from './gathered-exchange.js';
 import { createInvocationSigner } from './invocation-signer.js';
 import type { InvokeEndpointOutput, InvokeEndpointParams, TransportOptions, UpstreamTransport } from './transport.js';
 
@@ -31,16 +33,8 @@ export function createLeanTransport(options: TransportOptions): UpstreamTranspor
   return {
     async invokeEndpoint(params: InvokeEndpointParams, signal: AbortSignal): Promise<InvokeEndpointOutput> {
       const signed = await signer.sign(params);
-      const response = await dispatcher.request({
-        origin: signed.origin,
-        path: signed.path,
-        method: 'POST',
-        headers: signed.headers,
-        body: params.body,
-        signal,
-      });
-      const bytes = new Uint8Array(await response.body.arrayBuffer());
-      return readInvokeEndpointAnswer(response.statusCode, response.headers, bytes);
+      const answer = await gatheredExchange(dispatcher, { origin: signed.origin, path: signed.path, method: 'POST', headers: signed.headers, body: params.body }, signal);
+      return readInvokeEndpointAnswer(answer.statusCode, answer.headers, answer.body);
     },
     close() {
       void dispatcher.close();
