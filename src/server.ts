@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, ServerResponse } from 
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Express } from 'express';
 import { gatewayError } from './errors.js';
+import { expressMessageClasses } from './express-messages.js';
 import { sendProblem } from './http/problem.js';
 
 /**
@@ -26,7 +27,7 @@ export interface HttpServerSettings {
 
 export function createHttpServer(app: Express, settings: HttpServerSettings): Server {
   const server = createServer(
-    { maxHeaderSize: settings.maxHeaderBytes, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    { maxHeaderSize: settings.maxHeaderBytes, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, ...expressMessageClasses(app) },
     app,
   );
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;

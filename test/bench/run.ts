@@ -150,7 +150,11 @@ async function warmPath(): Promise<void> {
   try {
     for (const target of targets) await drive(target.server.url, { connections: CONNECTIONS, durationSeconds: 2, headers: target.headers }); // JIT warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      for (const target of targets) rounds.get(target.server.name)!.push(await measure(target));
+      // Each round starts one target later, so no target always runs right after the same other one.
+      for (let index = 0; index < targets.length; index++) {
+        const target = targets[(round + index) % targets.length]!;
+        rounds.get(target.server.name)!.push(await measure(target));
+      }
     }
   } finally {
     await Promise.all([...targets.map((t) => t.server), upstream, collector].map((s) => s.stop()));
