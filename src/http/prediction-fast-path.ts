@@ -48,6 +48,8 @@ function runRoute(route: FastRoute, req: Request, res: Response, done: NextFunct
       return;
     }
     try {
+      // The app's error handlers answer or pass an error on; none resumes the route (Express
+      // would then look for the next plain middleware, and after a route there is none that answers).
       handler(error, req, res, (passed?: unknown) => fail(passed ?? error));
     } catch (thrown) {
       fail(thrown);
