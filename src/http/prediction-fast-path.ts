@@ -48,8 +48,8 @@ function runRoute(route: FastRoute, req: Request, res: Response, done: NextFunct
       return;
     }
     try {
-      // The app's error handlers answer or pass an error on; none resumes the route (Express
-      // would then look for the next plain middleware, and after a route there is none that answers).
+      // The app's error handlers answer or pass the error on. A bare next() would make Express
+      // resume with the next plain middleware; none of them does that, so here it passes the error on.
       handler(error, req, res, (passed?: unknown) => fail(passed ?? error));
     } catch (thrown) {
       fail(thrown);
