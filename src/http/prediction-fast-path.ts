@@ -1,8 +1,9 @@
 /**
  * The two prediction routes matched ahead of Express's router. The router costs every request
- * its dispatch (url parsing, a `next` closure, per-layer matching and parameter processing),
- * about a tenth of the gateway's CPU on the warm path when the prediction routes were its
- * layers, and still a twentieth with this test as its first layer. Here one precompiled test
+ * its dispatch (url parsing, a `next` closure, per-layer matching and parameter processing):
+ * measured at a tenth of the gateway's CPU on the warm path when the prediction routes were its
+ * layers, and still a twentieth with this test as its first layer (docs/performance.md,
+ * before requests shared their hidden classes; src/express-messages.ts). Here one precompiled test
  * on the raw URL picks the route inside the Express app (the app has already given req and
  * res Express's prototypes, `res.locals` and its final handler), then the very handlers the
  * app and the route declare run in the same order, called directly with Express's own contract
@@ -97,12 +98,12 @@ export function predictionFastPath(chains: PredictionChains): (req: Request, res
   };
 }
 
+type Dispatch = (req: Request, res: Response, done: NextFunction) => void;
+
 /**
  * Puts a dispatcher ahead of the app's router: Express's own entry (app.handle) still runs for
  * every request, and the router runs only for requests the dispatcher did not take.
  */
-type Dispatch = (req: Request, res: Response, done: NextFunction) => void;
-
 export function dispatchAheadOfRouter(app: Express, dispatch: ReturnType<typeof predictionFastPath>): void {
   // Express 5's app.router is the `router` package's Router, whose handle(req, res, done) is its
   // documented entry point (@types/express leaves it out).

@@ -1,8 +1,8 @@
 /**
  * One HTTP exchange through undici's dispatch API, the answer gathered into one buffer. undici's
  * request() is built on the same dispatch, adding for every call an AsyncResource, a promise
- * chain and a Readable stream for the body that is then read back into a buffer: about a tenth
- * of the gateway's CPU on the warm path, for bodies that are small and always read whole.
+ * chain and a Readable stream for the body that is then read back into a buffer, for bodies
+ * that are small and always read whole (a few percent of the warm path's CPU; docs/performance.md).
  * Aborting follows request(): a signal that fires before the request reaches a socket aborts it
  * as soon as it does, one that fires later aborts it (undici closes the connection).
  */
