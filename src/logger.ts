@@ -33,7 +33,7 @@ const jsonLine = winston.format((info) => {
     (info as unknown as Record<symbol, string>)[MESSAGE] = JSON.stringify(info);
     return info;
   } catch {
-    return safeJson.transform(info);
+    return safeJson.transform(info, safeJson.options);
   }
 });
 
