@@ -66,35 +66,36 @@ interface DayKey {
   authorizationPrefix: string;
 }
 
-/** Optional headers, as bits of the signed-header-list cache index; in canonical (sorted) order. */
-const OPTIONAL = {
-  accept: 1,
-  securityToken: 2,
-  customAttributes: 4,
-  inferenceId: 8,
-  targetVariant: 16,
-  targetModel: 32,
-  inferenceComponent: 64,
-  targetContainerHostname: 128,
-} as const;
+/**
+ * The optional headers that sort after the fixed ones, in canonical (lexicographic) order: each
+ * parameter's header name. `accept` sorts before them and the session token between, so those two
+ * are written where they sort and take the first two bits of the signed-header-list cache index.
+ */
+const SAGEMAKER_HEADERS = [
+  ['customAttributes', 'x-amzn-sagemaker-custom-attributes'],
+  ['inferenceComponent', 'x-amzn-sagemaker-inference-component'],
+  ['inferenceId', 'x-amzn-sagemaker-inference-id'],
+  ['targetContainerHostname', 'x-amzn-sagemaker-target-container-hostname'],
+  ['targetModel', 'x-amzn-sagemaker-target-model'],
+  ['targetVariant', 'x-amzn-sagemaker-target-variant'],
+] as const satisfies ReadonlyArray<readonly [keyof InvokeEndpointParams, string]>;
+const ACCEPT_BIT = 1;
+const SECURITY_TOKEN_BIT = 2;
+/** The cache-index bit of SAGEMAKER_HEADERS[index]. */
+const sagemakerBit = (index: number): number => 4 << index;
 
 function signedHeaderList(mask: number): string {
   const names = [
-    mask & OPTIONAL.accept ? 'accept' : undefined,
+    ...(mask & ACCEPT_BIT ? ['accept'] : []),
     'content-length',
     'content-type',
     'host',
     'x-amz-content-sha256',
     'x-amz-date',
-    mask & OPTIONAL.securityToken ? 'x-amz-security-token' : undefined,
-    mask & OPTIONAL.customAttributes ? 'x-amzn-sagemaker-custom-attributes' : undefined,
-    mask & OPTIONAL.inferenceComponent ? 'x-amzn-sagemaker-inference-component' : undefined,
-    mask & OPTIONAL.inferenceId ? 'x-amzn-sagemaker-inference-id' : undefined,
-    mask & OPTIONAL.targetContainerHostname ? 'x-amzn-sagemaker-target-container-hostname' : undefined,
-    mask & OPTIONAL.targetModel ? 'x-amzn-sagemaker-target-model' : undefined,
-    mask & OPTIONAL.targetVariant ? 'x-amzn-sagemaker-target-variant' : undefined,
+    ...(mask & SECURITY_TOKEN_BIT ? ['x-amz-security-token'] : []),
+    ...SAGEMAKER_HEADERS.filter((_, index) => mask & sagemakerBit(index)).map(([, name]) => name),
   ];
-  return names.filter((name) => name !== undefined).join(';');
+  return names.join(';');
 }
 
 /** Anything SigV4's "trimall" would change: CR/LF, tabs, runs of spaces, outer spaces. */
@@ -216,15 +217,15 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
         'content-length': contentLength,
       };
       // The canonical request lists headers in lexicographic order. The optional ones are written
-      // out one by one in that order, rather than collected and sorted, so a warm request builds
-      // its canonical string in one pass with no array or sort; `mask` picks the cached
-      // signed-header list for this combination.
+      // where they sort, rather than collected and sorted, so a warm request builds its canonical
+      // string in one pass with no array or sort; `mask` picks the cached signed-header list for
+      // this combination.
       let mask = 0;
       let canonical = 'POST\n' + signedPath + '\n\n';
       if (params.accept !== undefined) {
         headers['accept'] = params.accept;
         canonical += 'accept:' + canonicalHeaderValue(params.accept) + '\n';
-        mask |= OPTIONAL.accept;
+        mask |= ACCEPT_BIT;
       }
       canonical +=
         'content-length:' + contentLength +
@@ -235,37 +236,15 @@ export function createInvocationSigner(options: InvocationSignerOptions): Invoca
       if (token) {
         headers['x-amz-security-token'] = token;
         canonical += 'x-amz-security-token:' + canonicalHeaderValue(token) + '\n';
-        mask |= OPTIONAL.securityToken;
+        mask |= SECURITY_TOKEN_BIT;
       }
-      if (params.customAttributes !== undefined) {
-        headers['x-amzn-sagemaker-custom-attributes'] = params.customAttributes;
-        canonical += 'x-amzn-sagemaker-custom-attributes:' + canonicalHeaderValue(params.customAttributes) + '\n';
-        mask |= OPTIONAL.customAttributes;
-      }
-      if (params.inferenceComponent !== undefined) {
-        headers['x-amzn-sagemaker-inference-component'] = params.inferenceComponent;
-        canonical += 'x-amzn-sagemaker-inference-component:' + canonicalHeaderValue(params.inferenceComponent) + '\n';
-        mask |= OPTIONAL.inferenceComponent;
-      }
-      if (params.inferenceId !== undefined) {
-        headers['x-amzn-sagemaker-inference-id'] = params.inferenceId;
-        canonical += 'x-amzn-sagemaker-inference-id:' + canonicalHeaderValue(params.inferenceId) + '\n';
-        mask |= OPTIONAL.inferenceId;
-      }
-      if (params.targetContainerHostname !== undefined) {
-        headers['x-amzn-sagemaker-target-container-hostname'] = params.targetContainerHostname;
-        canonical += 'x-amzn-sagemaker-target-container-hostname:' + canonicalHeaderValue(params.targetContainerHostname) + '\n';
-        mask |= OPTIONAL.targetContainerHostname;
-      }
-      if (params.targetModel !== undefined) {
-        headers['x-amzn-sagemaker-target-model'] = params.targetModel;
-        canonical += 'x-amzn-sagemaker-target-model:' + canonicalHeaderValue(params.targetModel) + '\n';
-        mask |= OPTIONAL.targetModel;
-      }
-      if (params.targetVariant !== undefined) {
-        headers['x-amzn-sagemaker-target-variant'] = params.targetVariant;
-        canonical += 'x-amzn-sagemaker-target-variant:' + canonicalHeaderValue(params.targetVariant) + '\n';
-        mask |= OPTIONAL.targetVariant;
+      for (let index = 0; index < SAGEMAKER_HEADERS.length; index++) {
+        const [param, name] = SAGEMAKER_HEADERS[index]!;
+        const value = params[param];
+        if (value === undefined) continue;
+        headers[name] = value;
+        canonical += name + ':' + canonicalHeaderValue(value) + '\n';
+        mask |= sagemakerBit(index);
       }
       const signedHeaders = (signedHeaderLists[mask] ??= signedHeaderList(mask));
       canonical += '\n' + signedHeaders + '\n' + payloadHash;
